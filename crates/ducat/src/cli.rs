@@ -1,0 +1,290 @@
+//! The command line: `serve`, `migrate`, `ledger check`, `business create|set`.
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::services::businesses::{CreatedBusiness, NewBusiness, PreferenceInput};
+use crate::store::businesses::Mode;
+use crate::{App, StartError};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ducat_core::ids::BusinessId;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ducat",
+    version,
+    about = "A self-hosted payment gateway speaking the Duplo and Beqelal APIs"
+)]
+pub struct Cli {
+    /// Configuration file (default: ducat.toml in the working directory, if present).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (SQLite ./ducat.db unless DATABASE_URL says otherwise).
+    Serve,
+    /// Create or bring the database schema up to date, then exit.
+    Migrate,
+    /// Inspect the ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Create businesses and change their preferences.
+    #[command(subcommand)]
+    Business(BusinessCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Exit 0 when every ledger invariant holds; otherwise name each broken one and exit 1.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BusinessCommand {
+    /// Create a business with its keys, wallets and first dashboard user.
+    Create(CreateArgs),
+    /// Change a business's preferences.
+    Set(SetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[arg(long)]
+    pub name: String,
+    /// The phone number payout OTPs are sent to, in E.164 form (+2348012345678).
+    #[arg(long)]
+    pub otp_phone: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Create the business in live mode (real rail) instead of test mode (sandbox bank).
+    #[arg(long)]
+    pub live: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    pub business_id: String,
+    #[arg(long)]
+    pub otp_phone: Option<String>,
+    /// Allow API calls only from these addresses (CIDR[,CIDR…]).
+    #[arg(long, conflicts_with = "ip_allow_any")]
+    pub ip_allow: Option<String>,
+    /// Allow API calls from any address.
+    #[arg(long)]
+    pub ip_allow_any: bool,
+    /// Where webhooks are delivered; an empty value removes it.
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+}
+
+/// Runs a parsed command. Returns the process exit code.
+pub async fn run(cli: Cli) -> Result<i32, StartError> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let config = Config::load(cli.config.as_deref(), &env)?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let app = App::build(config, Arc::new(SystemClock)).await?;
+            app.services().store.close().await;
+            println!("database is up to date");
+            Ok(0)
+        }
+        Command::Ledger(LedgerCommand::Check) => ledger_check(config).await,
+        Command::Business(BusinessCommand::Create(args)) => business_create(config, args).await,
+        Command::Business(BusinessCommand::Set(args)) => business_set(config, args).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<i32, StartError> {
+    let listen = config.listen;
+    let base_url = config.base_url();
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let base_url = if base_url.ends_with(":0") {
+        format!("http://{}", listener.local_addr()?)
+    } else {
+        base_url
+    };
+    if let Some(demo) = app.ensure_demo_business().await? {
+        print_demo(&demo, &base_url);
+    }
+    tracing::info!(address = %listener.local_addr()?, "ducat is serving");
+    println!("ducat is serving on {base_url}");
+    let _ = std::io::stdout().flush();
+    app.run(listener, shutdown_signal()).await?;
+    Ok(0)
+}
+
+fn print_demo(demo: &CreatedBusiness, base_url: &str) {
+    let ngn = demo.wallets.iter().find(|w| w.currency == "NGN");
+    println!("A demo business was created in test mode. Its secrets are shown this once:");
+    println!();
+    println!("  business_id         {}", demo.business_id);
+    println!("  Duplo secret key    {}", demo.secret_key);
+    println!("  Beqelal app-id      {}", demo.app_id);
+    println!("  Beqelal api-key     {}", demo.api_key);
+    println!("  webhook secret      {}", demo.webhook_secret);
+    println!(
+        "  dashboard login     {} / {}",
+        demo.dashboard_login, demo.dashboard_password
+    );
+    for wallet in &demo.wallets {
+        println!(
+            "  wallet {}          {} ({} account {})",
+            wallet.currency, wallet.wallet_ref, wallet.bank_name, wallet.account_number
+        );
+    }
+    println!();
+    if let Some(ngn) = ngn {
+        println!("Fund the NGN wallet through the sandbox bank, then read its balance:");
+        println!(
+            "  curl -s -X POST {base_url}/sandbox/v1/bank/transfers -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"account_number\":\"{}\",\"amount\":\"50000\"}}'",
+            demo.secret_key, ngn.account_number
+        );
+        println!(
+            "  curl -s '{base_url}/v1/wallets/balance/{}?business_id={}' -H 'Authorization: Bearer {}'",
+            ngn.wallet_ref, demo.business_id, demo.secret_key
+        );
+    }
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+async fn ledger_check(config: Config) -> Result<i32, StartError> {
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let violations = crate::store::ledger::check(&app.services().store).await?;
+    app.services().store.close().await;
+    if violations.is_empty() {
+        println!("ledger check: every invariant holds");
+        return Ok(0);
+    }
+    for violation in &violations {
+        println!("BROKEN {}: {}", violation.invariant, violation.detail);
+    }
+    println!("ledger check: {} violation(s)", violations.len());
+    Ok(1)
+}
+
+async fn business_create(config: Config, args: CreateArgs) -> Result<i32, StartError> {
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let created = app
+        .services()
+        .create_business(NewBusiness {
+            name: args.name,
+            email: args.email,
+            otp_phone: Some(args.otp_phone),
+            mode: if args.live { Mode::Live } else { Mode::Test },
+        })
+        .await;
+    app.services().store.close().await;
+    let created = match created {
+        Ok(created) => created,
+        Err(error) => return Ok(fail(&error.to_string())),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&created).unwrap_or_default()
+        );
+    } else {
+        println!("business_id         {}", created.business_id);
+        println!("mode                {}", created.mode);
+        println!("secret_key          {}", created.secret_key);
+        println!("app_id              {}", created.app_id);
+        println!("api_key             {}", created.api_key);
+        println!("webhook_secret      {}", created.webhook_secret);
+        println!("verify_hash         {}", created.verify_hash);
+        println!("dashboard_login     {}", created.dashboard_login);
+        println!("dashboard_password  {}", created.dashboard_password);
+        for wallet in &created.wallets {
+            println!(
+                "wallet              {} {} at {} {}",
+                wallet.currency, wallet.wallet_ref, wallet.bank_name, wallet.account_number
+            );
+        }
+    }
+    Ok(0)
+}
+
+async fn business_set(config: Config, args: SetArgs) -> Result<i32, StartError> {
+    let Some(business_id) = BusinessId::parse(&args.business_id) else {
+        return Ok(fail(&format!(
+            "{:?} is not a business id (a UUID)",
+            args.business_id
+        )));
+    };
+    let changes = PreferenceInput {
+        otp_phone: args.otp_phone.map(Some),
+        ip_allowlist: if args.ip_allow_any {
+            Some(String::new())
+        } else {
+            args.ip_allow
+        },
+        webhook_url: args
+            .webhook_url
+            .map(|url| Some(url).filter(|u| !u.trim().is_empty())),
+        verify_hash: None,
+    };
+    if changes.otp_phone.is_none()
+        && changes.ip_allowlist.is_none()
+        && changes.webhook_url.is_none()
+    {
+        return Ok(fail(
+            "nothing to change: give --otp-phone, --ip-allow, --ip-allow-any or --webhook-url",
+        ));
+    }
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let result = app.services().set_preferences(&business_id, changes).await;
+    app.services().store.close().await;
+    match result {
+        Ok(()) => {
+            println!("preferences of {business_id} updated");
+            Ok(0)
+        }
+        Err(error) => Ok(fail(&error.to_string())),
+    }
+}
+
+fn fail(message: &str) -> i32 {
+    eprintln!("error: {message}");
+    1
+}

@@ -1,0 +1,91 @@
+//! The Duplo face (`/v1`): `Authorization: Bearer dp_…`, the `{data, errors, message}` envelope.
+
+pub mod utilities;
+pub mod wallets;
+
+use super::face::Face;
+use super::{client_ip, idempotency, AppState};
+use crate::services::AppError;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::json;
+
+/// An `AppError` on its way out of a Duplo handler.
+#[derive(Debug)]
+pub struct DuploError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for DuploError {
+    fn from(error: E) -> Self {
+        DuploError(error.into())
+    }
+}
+
+impl IntoResponse for DuploError {
+    fn into_response(self) -> Response {
+        Face::Duplo.render(&self.0)
+    }
+}
+
+pub type DuploResult = Result<Response, DuploError>;
+
+/// A successful answer in Duplo's envelope.
+pub fn ok<T: Serialize>(data: T, message: &str) -> DuploResult {
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "data": data, "errors": {}, "message": message })),
+    )
+        .into_response())
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/wallets/balance/{wallet_ref}", get(wallets::balance))
+        .route("/v1/merchants/utilities/banks/list", get(utilities::banks))
+        .route(
+            "/v1/merchants/utilities/banks/verify",
+            post(utilities::verify_account),
+        )
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), Face::Duplo),
+            idempotency::enforce,
+        ))
+        .layer(middleware::from_fn_with_state(state, authenticate))
+}
+
+async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let ip = client_ip(&parts, &state);
+    let presented = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(secret_key) = presented.filter(|k| !k.is_empty()) else {
+        return Face::Duplo.render(&AppError::Unauthenticated(
+            "missing Authorization header: send Authorization: Bearer <secret key>".to_owned(),
+        ));
+    };
+    match state.services.authenticate_duplo(secret_key, ip.0).await {
+        Ok(authenticated) => {
+            parts.extensions.insert(authenticated);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(error) => Face::Duplo.render(&error),
+    }
+}
+
+/// The `business_id` every Duplo call carries, in the query for GET requests.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct BusinessQuery {
+    /// The business the secret key belongs to.
+    pub business_id: String,
+}

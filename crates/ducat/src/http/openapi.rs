@@ -1,0 +1,52 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ducat",
+        description = "A self-hosted payment gateway speaking the Duplo (/v1) and Beqelal (/api/v1) APIs, \
+                       with a sandbox (/sandbox/v1) for test mode."
+    ),
+    paths(
+        super::duplo::wallets::balance,
+        super::duplo::utilities::banks,
+        super::duplo::utilities::verify_account,
+        super::beqelal::banks::list,
+        super::sandbox::list_sms,
+        super::sandbox::inbound_transfer,
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "duplo", description = "Duplo-compatible endpoints: Authorization: Bearer dp_…"),
+        (name = "beqelal", description = "Beqelal-compatible endpoints: app-id and api-key headers"),
+        (name = "sandbox", description = "Test-mode tools: the SMS outbox and a simulated bank"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "app_id",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("app-id"))),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("api-key"))),
+        );
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

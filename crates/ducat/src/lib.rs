@@ -1,0 +1,137 @@
+//! ducat: a self-hosted payment gateway speaking the Duplo and Beqelal APIs on one
+//! double-entry ledger.
+//!
+//! The library exposes [`App::build`] and [`App::run`] so that `main` only wires configuration
+//! and telemetry, and every test starts a real server on port 0.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod ip;
+pub mod rail;
+pub mod secrets;
+pub mod services;
+pub mod store;
+pub mod workers;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http::metrics::Metrics;
+use crate::http::AppState;
+use crate::rail::sandbox::SandboxRail;
+use crate::secrets::MasterKey;
+use crate::services::businesses::{CreatedBusiness, NewBusiness};
+use crate::services::{AppError, Services};
+use crate::store::businesses::Mode;
+use crate::store::{Store, StoreError};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    App(#[from] AppError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built gateway: configuration applied, database migrated, ready to serve.
+pub struct App {
+    services: Services,
+    metrics: Arc<Metrics>,
+}
+
+impl App {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+        let master_key = match &config.master_key {
+            Some(hex) => MasterKey::from_hex(hex)?,
+            None => MasterKey::load_or_create(&config.master_key_file)?,
+        };
+        let store = Store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        let services = Services {
+            store,
+            clock,
+            keys: master_key.keys(),
+            config: Arc::new(config),
+            sandbox_rail: Arc::new(SandboxRail),
+            // Until the bank-adapter rail exists, live mode banks with the sandbox too; live
+            // businesses are created only on request and the CLI says which rail they use.
+            live_rail: Arc::new(SandboxRail),
+        };
+        Ok(App {
+            services,
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    pub fn router(&self) -> axum::Router {
+        let trusted = self
+            .services
+            .config
+            .trusted_proxy_nets()
+            .unwrap_or_default();
+        http::router(AppState {
+            services: self.services.clone(),
+            metrics: self.metrics.clone(),
+            trusted_proxies: Arc::new(trusted),
+        })
+    }
+
+    /// On an empty database, creates the demo business and returns its credentials (shown
+    /// once); otherwise returns nothing, so later starts never print secrets again.
+    pub async fn ensure_demo_business(&self) -> Result<Option<CreatedBusiness>, StartError> {
+        if store::businesses::count_businesses(&self.services.store).await? > 0 {
+            return Ok(None);
+        }
+        let created = self
+            .services
+            .create_business(NewBusiness {
+                name: "Demo Business".to_owned(),
+                email: Some("demo@ducat.local".to_owned()),
+                otp_phone: Some("+2348000000001".to_owned()),
+                mode: Mode::Test,
+            })
+            .await?;
+        Ok(Some(created))
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish and stops the
+    /// workers at a safe point.
+    pub async fn run<F>(self, listener: TcpListener, shutdown: F) -> std::io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker_handles = workers::spawn_all(&self.services, stopped);
+        let router = self.router();
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await;
+        let _ = stop.send(true);
+        for handle in worker_handles {
+            let _ = handle.await;
+        }
+        self.services.store.close().await;
+        served
+    }
+}

@@ -1,0 +1,368 @@
+//! Creating businesses with their credentials and wallets, and changing their preferences.
+
+use super::{AppError, Services};
+use crate::secrets::{self, PlainApiKey};
+use crate::store::businesses::{
+    self, BusinessRecord, CredentialKind, CredentialRecord, Mode, PreferenceChanges, WalletRecord,
+};
+use crate::store::{ledger, StoreError};
+use ducat_core::banks;
+use ducat_core::ids::{BusinessId, WalletRef};
+use ducat_core::money::Currency;
+use ducat_core::phone::PhoneNumber;
+use rand::rngs::OsRng;
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct NewBusiness {
+    pub name: String,
+    pub email: Option<String>,
+    pub otp_phone: Option<String>,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WalletSummary {
+    pub wallet_ref: String,
+    pub currency: String,
+    pub bank_name: String,
+    pub account_number: String,
+}
+
+impl From<&WalletRecord> for WalletSummary {
+    fn from(wallet: &WalletRecord) -> Self {
+        WalletSummary {
+            wallet_ref: wallet.wallet_ref.to_string(),
+            currency: wallet.currency.code().to_owned(),
+            bank_name: wallet.bank_name.clone(),
+            account_number: wallet.account_number.clone(),
+        }
+    }
+}
+
+/// Everything a new business needs to start, shown exactly once: only hashes are kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedBusiness {
+    pub business_id: String,
+    pub name: String,
+    pub mode: &'static str,
+    pub secret_key: String,
+    pub app_id: String,
+    pub api_key: String,
+    pub webhook_secret: String,
+    pub verify_hash: String,
+    pub dashboard_login: String,
+    pub dashboard_password: String,
+    pub wallets: Vec<WalletSummary>,
+}
+
+/// A Beqelal app-id and api-key pair, or a Duplo secret key, freshly issued.
+pub struct IssuedCredential {
+    pub record: CredentialRecord,
+    pub app_id: Option<String>,
+    pub key: PlainApiKey,
+}
+
+fn key_prefix(kind: CredentialKind, mode: Mode) -> &'static str {
+    match (kind, mode) {
+        (CredentialKind::DuploSecret, Mode::Test) => "dp_test_",
+        (CredentialKind::DuploSecret, Mode::Live) => "dp_live_",
+        (CredentialKind::Beqelal, Mode::Test) => "bq_test_",
+        (CredentialKind::Beqelal, Mode::Live) => "bq_live_",
+    }
+}
+
+pub fn validate_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(AppError::invalid(
+            "name",
+            "must be between 1 and 120 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+pub fn validate_email(email: &str) -> Result<String, AppError> {
+    let email = email.trim();
+    let well_formed = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if well_formed {
+        Ok(email.to_ascii_lowercase())
+    } else {
+        Err(AppError::invalid(
+            "email",
+            "must be an email address like owner@example.com",
+        ))
+    }
+}
+
+pub fn validate_phone(field: &str, phone: &str) -> Result<PhoneNumber, AppError> {
+    PhoneNumber::parse(phone.trim()).map_err(|e| AppError::invalid(field, e.to_string()))
+}
+
+pub fn validate_webhook_url(url: &str) -> Result<String, AppError> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| AppError::invalid("webhook_url", "must be an http:// or https:// URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty()
+        || url.len() > 2048
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(AppError::invalid(
+            "webhook_url",
+            "must be an http:// or https:// URL with a host",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+impl Services {
+    pub async fn create_business(&self, new: NewBusiness) -> Result<CreatedBusiness, AppError> {
+        let name = validate_name(&new.name)?;
+        let email = new.email.as_deref().map(validate_email).transpose()?;
+        let otp_phone = new
+            .otp_phone
+            .as_deref()
+            .map(|p| validate_phone("otp_phone", p))
+            .transpose()?;
+        let now = self.now_ms();
+        let business_id = BusinessId::generate(&mut OsRng);
+        let webhook_secret = secrets::generate_webhook_secret();
+        let verify_hash = secrets::random_secret(32);
+        let dashboard_login = email
+            .clone()
+            .unwrap_or_else(|| format!("owner+{}@ducat.local", &business_id.as_str()[..8]));
+        let dashboard_password = secrets::random_secret(20);
+
+        let mut tx = self.store.begin().await?;
+        businesses::insert_business(
+            &mut tx,
+            &BusinessRecord {
+                id: business_id.clone(),
+                name: name.clone(),
+                email: email.clone(),
+                mode: new.mode,
+                otp_phone: otp_phone.map(|p| p.to_string()),
+                webhook_url: None,
+                webhook_secret_enc: self.keys.encrypt(&webhook_secret),
+                verify_hash: verify_hash.clone(),
+                ip_allowlist: String::new(),
+                created_at: now,
+            },
+        )
+        .await?;
+        let secret = self
+            .issue_credential_in(&mut tx, &business_id, CredentialKind::DuploSecret, new.mode)
+            .await?;
+        let pair = self
+            .issue_credential_in(&mut tx, &business_id, CredentialKind::Beqelal, new.mode)
+            .await?;
+        businesses::insert_dashboard_user(
+            &mut tx,
+            &format!("usr_{}", secrets::random_secret(16)),
+            &business_id,
+            &dashboard_login,
+            &secrets::hash_password(&dashboard_password),
+            "owner",
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate { .. } => AppError::Conflict(format!(
+                "a dashboard user with the email {dashboard_login} already exists"
+            )),
+            other => other.into(),
+        })?;
+        let mut wallets = Vec::new();
+        for currency in Currency::ALL {
+            wallets.push(
+                self.open_wallet(&mut tx, &business_id, &name, currency, now)
+                    .await?,
+            );
+        }
+        tx.commit().await?;
+
+        Ok(CreatedBusiness {
+            business_id: business_id.to_string(),
+            name,
+            mode: new.mode.as_str(),
+            secret_key: secret.key.expose().to_owned(),
+            app_id: pair.app_id.unwrap_or_default(),
+            api_key: pair.key.expose().to_owned(),
+            webhook_secret,
+            verify_hash,
+            dashboard_login,
+            dashboard_password,
+            wallets: wallets.iter().map(WalletSummary::from).collect(),
+        })
+    }
+
+    /// Opens a wallet with its funding account at the house bank of its currency.
+    async fn open_wallet(
+        &self,
+        tx: &mut crate::store::Tx,
+        business_id: &BusinessId,
+        business_name: &str,
+        currency: Currency,
+        now: i64,
+    ) -> Result<WalletRecord, AppError> {
+        let bank = banks::house_bank(currency);
+        // A freshly drawn number can collide with an existing one; the unique index tells us,
+        // but inside one transaction a failed insert poisons PostgreSQL's transaction, so
+        // check first (the single writer makes the check and the insert atomic on SQLite, and
+        // the unique index still guards PostgreSQL).
+        let mut account_number = banks::generate_account_number(bank, &mut OsRng);
+        for _ in 0..8 {
+            if businesses::wallet_by_account_number(tx, &account_number)
+                .await?
+                .is_none()
+            {
+                break;
+            }
+            account_number = banks::generate_account_number(bank, &mut OsRng);
+        }
+        let wallet = WalletRecord {
+            wallet_ref: WalletRef::generate(&mut OsRng),
+            business_id: business_id.clone(),
+            currency,
+            bank_code: bank.code.to_owned(),
+            bank_name: bank.name.to_owned(),
+            account_number,
+            account_name: business_name.to_owned(),
+            created_at: now,
+        };
+        businesses::insert_wallet(tx, &wallet).await?;
+        ledger::create_wallet_accounts(tx, &wallet.wallet_ref, currency).await?;
+        Ok(wallet)
+    }
+
+    pub async fn issue_credential(
+        &self,
+        business_id: &BusinessId,
+        kind: CredentialKind,
+        mode: Mode,
+    ) -> Result<IssuedCredential, AppError> {
+        let mut tx = self.store.begin().await?;
+        let issued = self
+            .issue_credential_in(&mut tx, business_id, kind, mode)
+            .await?;
+        tx.commit().await?;
+        Ok(issued)
+    }
+
+    async fn issue_credential_in(
+        &self,
+        tx: &mut crate::store::Tx,
+        business_id: &BusinessId,
+        kind: CredentialKind,
+        mode: Mode,
+    ) -> Result<IssuedCredential, AppError> {
+        let key = PlainApiKey::generate(key_prefix(kind, mode));
+        let app_id = match kind {
+            CredentialKind::Beqelal => Some(format!("app_{}", secrets::random_secret(16))),
+            CredentialKind::DuploSecret => None,
+        };
+        let record = CredentialRecord {
+            id: format!("cred_{}", secrets::random_secret(16)),
+            business_id: business_id.clone(),
+            kind,
+            mode,
+            app_id: app_id.clone(),
+            key_prefix: key.prefix(),
+            created_at: self.now_ms(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        businesses::insert_credential(tx, &record, &self.keys.hash_credential(&key)).await?;
+        Ok(IssuedCredential {
+            record,
+            app_id,
+            key,
+        })
+    }
+
+    pub async fn revoke_credential(
+        &self,
+        business_id: &BusinessId,
+        credential_id: &str,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        let revoked =
+            businesses::revoke_credential(&mut tx, business_id, credential_id, self.now_ms())
+                .await?;
+        tx.commit().await?;
+        if revoked {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!(
+                "no active credential {credential_id}"
+            )))
+        }
+    }
+
+    /// Validates and applies preference changes; nothing changes unless all are valid.
+    pub async fn set_preferences(
+        &self,
+        business_id: &BusinessId,
+        changes: PreferenceInput,
+    ) -> Result<(), AppError> {
+        let mut stored = PreferenceChanges::default();
+        if let Some(phone) = changes.otp_phone {
+            stored.otp_phone = Some(match phone {
+                Some(phone) => Some(validate_phone("otp_phone", &phone)?.to_string()),
+                None => None,
+            });
+        }
+        if let Some(list) = changes.ip_allowlist {
+            let nets = crate::ip::parse_cidr_list(&list)
+                .map_err(|e| AppError::invalid("ip_allowlist", e))?;
+            stored.ip_allowlist = Some(crate::ip::format_cidr_list(&nets));
+        }
+        if let Some(url) = changes.webhook_url {
+            stored.webhook_url = Some(url.as_deref().map(validate_webhook_url).transpose()?);
+        }
+        if let Some(hash) = changes.verify_hash {
+            let hash = hash.trim();
+            if hash.is_empty() || hash.len() > 256 {
+                return Err(AppError::invalid(
+                    "verify_hash",
+                    "must be between 1 and 256 characters",
+                ));
+            }
+            stored.verify_hash = Some(hash.to_owned());
+        }
+        let mut tx = self.store.begin().await?;
+        let found =
+            businesses::update_preferences(&mut tx, business_id, &stored, self.now_ms()).await?;
+        if !found {
+            return Err(AppError::NotFound(format!("no business {business_id}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn business(&self, business_id: &BusinessId) -> Result<BusinessRecord, AppError> {
+        businesses::get_business(&self.store, business_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no business {business_id}")))
+    }
+}
+
+/// Preference changes as requested: `None` leaves a preference alone; `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct PreferenceInput {
+    pub otp_phone: Option<Option<String>>,
+    pub ip_allowlist: Option<String>,
+    pub webhook_url: Option<Option<String>>,
+    pub verify_hash: Option<String>,
+}

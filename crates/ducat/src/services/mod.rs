@@ -1,0 +1,98 @@
+//! Application services: each loads state, runs the pure core, and persists the result, its
+//! ledger postings and its outbox rows in one database transaction. Handlers of every face call
+//! these; none of them knows which face it is serving.
+
+pub mod auth;
+pub mod businesses;
+pub mod inflows;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::rail::Rail;
+use crate::secrets::ServerKeys;
+use crate::store::{Store, StoreError};
+use ducat_core::ledger::LedgerError;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Everything a service needs, cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub keys: ServerKeys,
+    pub config: Arc<Config>,
+    pub sandbox_rail: Arc<dyn Rail>,
+    pub live_rail: Arc<dyn Rail>,
+}
+
+impl Services {
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Test-mode businesses always bank with the sandbox, whatever the configuration.
+    pub fn rail_for(&self, mode: crate::store::businesses::Mode) -> &dyn Rail {
+        match mode {
+            crate::store::businesses::Mode::Test => self.sandbox_rail.as_ref(),
+            crate::store::businesses::Mode::Live => self.live_rail.as_ref(),
+        }
+    }
+}
+
+/// The application's one error type; each face maps it once to its own error shape.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A field of the request is missing or wrong.
+    #[error("{field} {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("requests from {0} are not allowed for this business")]
+    IpNotAllowed(IpAddr),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    InsufficientFunds(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Well-formed but refused as a whole (an idempotency key reused for another request).
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
+        AppError::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> AppError {
+        match error {
+            StoreError::Ledger(LedgerError::InsufficientFunds { .. }) => {
+                AppError::InsufficientFunds("insufficient balance in the wallet".to_owned())
+            }
+            other => AppError::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> AppError {
+        AppError::from(StoreError::Database(error))
+    }
+}

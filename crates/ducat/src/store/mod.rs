@@ -1,0 +1,216 @@
+//! The store: SQLite or PostgreSQL behind one set of queries.
+//!
+//! Queries are written once in the SQL both engines understand (`$1` placeholders, BIGINT
+//! milliseconds, TEXT ids) and run through sqlx's `Any` driver; the few places where the
+//! engines differ (migrations, connection pragmas) branch on [`Engine`].
+//!
+//! SQLite allows one writer at a time, so its writes go through a single-connection pool and
+//! never meet a `SQLITE_BUSY` halfway through a transaction; reads use their own pool and, in
+//! WAL mode, never wait for the writer. PostgreSQL uses one pool for both.
+
+pub mod businesses;
+pub mod idempotency;
+pub mod ledger;
+pub mod sms;
+pub mod transactions;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::Duration;
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> Engine {
+        if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else {
+            Engine::Postgres
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Ledger(#[from] ducat_core::ledger::LedgerError),
+    #[error("a row with that {constraint} already exists")]
+    Duplicate { constraint: String },
+    #[error("stored data is not what this version expects: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Duplicate`], leaving others as they are.
+    pub fn from_insert(error: sqlx::Error) -> StoreError {
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                return StoreError::Duplicate {
+                    constraint: db.constraint().unwrap_or(db.message()).to_owned(),
+                };
+            }
+        }
+        StoreError::Database(error)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    engine: Engine,
+    write: AnyPool,
+    read: AnyPool,
+}
+
+impl Store {
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::from_url(url);
+        match engine {
+            Engine::Sqlite => {
+                let url = sqlite_url_creating(url);
+                let write = sqlite_pool(&url, 1).await?;
+                let read = sqlite_pool(&url, 4).await?;
+                Ok(Store {
+                    engine,
+                    write,
+                    read,
+                })
+            }
+            Engine::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                Ok(Store {
+                    engine,
+                    write: pool.clone(),
+                    read: pool,
+                })
+            }
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.engine {
+            Engine::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.write)
+                    .await?
+            }
+            Engine::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.write)
+                    .await?
+            }
+        }
+        ledger::ensure_system_accounts(self).await
+    }
+
+    /// Starts the one kind of transaction every mutation runs in.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(self.write.begin().await?)
+    }
+
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    pub async fn instance_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM instance_settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+}
+
+pub async fn set_instance_setting(tx: &mut Tx, name: &str, value: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO instance_settings (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// `sqlite://ducat.db` opens only an existing file; the gateway creates it on first start.
+fn sqlite_url_creating(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+async fn sqlite_pool(url: &str, connections: u32) -> Result<AnyPool, StoreError> {
+    Ok(AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // FULL: a reply that says "successful" means the commit is on disk.
+                for pragma in [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA synchronous = FULL",
+                    "PRAGMA foreign_keys = ON",
+                    "PRAGMA busy_timeout = 10000",
+                ] {
+                    sqlx::query(pragma).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?)
+}
+
+/// Reads a column that the schema declares NOT NULL as text.
+pub(crate) fn text(row: &AnyRow, column: &str) -> String {
+    row.get::<String, _>(column)
+}
+
+pub(crate) fn opt_text(row: &AnyRow, column: &str) -> Option<String> {
+    row.get::<Option<String>, _>(column)
+}
+
+pub(crate) fn int(row: &AnyRow, column: &str) -> i64 {
+    row.get::<i64, _>(column)
+}
+
+pub(crate) fn opt_int(row: &AnyRow, column: &str) -> Option<i64> {
+    row.get::<Option<i64>, _>(column)
+}

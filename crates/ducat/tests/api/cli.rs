@@ -1,0 +1,413 @@
+//! The `ducat` command line, run as a process against each engine's database.
+
+use crate::both_engines;
+use crate::helpers::{assert_duplo_error, spawn_app, Auth, Engine};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+both_engines!(
+    business_create_prints_working_credentials,
+    business_set_changes_preferences_and_refuses_bad_values,
+    ledger_check_exits_zero_when_clean_and_names_what_is_broken,
+    serve_prints_the_demo_business_once_and_stops_gracefully,
+);
+
+fn ducat(database_url: &str, master_key: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ducat"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("DUCAT_MASTER_KEY", master_key)
+        .env("DUCAT_LOG", "warn")
+        .output()
+        .expect("ducat runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+async fn business_create_prints_working_credentials(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
+    let output = ducat(
+        &app.database_url,
+        &app.master_key_hex,
+        &[
+            "business",
+            "create",
+            "--name",
+            "Chidi Stores",
+            "--otp-phone",
+            "+2348030000001",
+            "--email",
+            "ops@chidi.ng",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let created: Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    for key in [
+        "business_id",
+        "secret_key",
+        "app_id",
+        "api_key",
+        "webhook_secret",
+        "dashboard_login",
+        "dashboard_password",
+        "wallets",
+    ] {
+        assert!(!created[key].is_null(), "{key} is printed");
+    }
+    assert!(created["secret_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("dp_test_"));
+    assert!(created["webhook_secret"]
+        .as_str()
+        .unwrap()
+        .starts_with("whsec_"));
+    assert_eq!(created["dashboard_login"], "ops@chidi.ng");
+    let wallets = created["wallets"].as_array().unwrap();
+    assert_eq!(wallets.len(), 2);
+    for wallet in wallets {
+        for key in ["wallet_ref", "currency", "bank_name", "account_number"] {
+            assert!(wallet[key].is_string(), "wallet {key}");
+        }
+    }
+    // The printed key works against the running server.
+    let ngn = wallets.iter().find(|w| w["currency"] == "NGN").unwrap();
+    let answer = app
+        .get(
+            &format!(
+                "/v1/wallets/balance/{}?business_id={}",
+                ngn["wallet_ref"].as_str().unwrap(),
+                created["business_id"].as_str().unwrap()
+            ),
+            &Auth::Bearer(created["secret_key"].as_str().unwrap().to_owned()),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let beqelal = Auth::Beqelal {
+        app_id: created["app_id"].as_str().unwrap().to_owned(),
+        api_key: created["api_key"].as_str().unwrap().to_owned(),
+    };
+    assert_eq!(
+        app.get("/api/v1/list/banks", &beqelal).await.status,
+        StatusCode::OK
+    );
+
+    // The same dashboard login twice is refused; a bad phone is refused; both exit non-zero.
+    let again = ducat(
+        &app.database_url,
+        &app.master_key_hex,
+        &[
+            "business",
+            "create",
+            "--name",
+            "Other",
+            "--otp-phone",
+            "+2348030000002",
+            "--email",
+            "ops@chidi.ng",
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("ops@chidi.ng"),
+        "{}",
+        stderr(&again)
+    );
+    let bad_phone = ducat(
+        &app.database_url,
+        &app.master_key_hex,
+        &[
+            "business",
+            "create",
+            "--name",
+            "X",
+            "--otp-phone",
+            "08030000001",
+        ],
+    );
+    assert!(!bad_phone.status.success());
+    assert!(
+        stderr(&bad_phone).contains("E.164"),
+        "{}",
+        stderr(&bad_phone)
+    );
+    let missing_name = ducat(
+        &app.database_url,
+        &app.master_key_hex,
+        &["business", "create", "--otp-phone", "+2348030000001"],
+    );
+    assert!(!missing_name.status.success());
+    assert!(stderr(&missing_name).contains("--name"));
+    app.finish().await;
+}
+
+async fn business_set_changes_preferences_and_refuses_bad_values(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    let set = |args: &[&str]| {
+        let mut all = vec!["business", "set", business.id.as_str()];
+        all.extend_from_slice(args);
+        ducat(&app.database_url, &app.master_key_hex, &all)
+    };
+    let path = format!(
+        "/v1/wallets/balance/{}?business_id={}",
+        business.ngn_wallet, business.id
+    );
+
+    let denied = set(&["--ip-allow", "203.0.113.0/24"]);
+    assert!(denied.status.success(), "{}", stderr(&denied));
+    assert_duplo_error(&app.get(&path, &business.duplo()).await, 403);
+    let any = set(&["--ip-allow-any"]);
+    assert!(any.status.success());
+    assert_eq!(
+        app.get(&path, &business.duplo()).await.status,
+        StatusCode::OK
+    );
+
+    assert!(set(&[
+        "--otp-phone",
+        "+2348099999999",
+        "--webhook-url",
+        "https://hooks.example.com/ducat"
+    ])
+    .status
+    .success());
+    let record = app
+        .services
+        .business(&ducat_core::ids::BusinessId::parse(&business.id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(record.otp_phone.as_deref(), Some("+2348099999999"));
+    assert_eq!(
+        record.webhook_url.as_deref(),
+        Some("https://hooks.example.com/ducat")
+    );
+
+    for (args, expected) in [
+        (vec!["--ip-allow", "300.1.1.1/8"], "not an IP address"),
+        (vec!["--otp-phone", "12345"], "E.164"),
+        (vec!["--webhook-url", "ftp://example.com"], "http"),
+        (vec![], "nothing to change"),
+    ] {
+        let output = set(&args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let conflicting = set(&["--ip-allow", "10.0.0.0/8", "--ip-allow-any"]);
+    assert!(!conflicting.status.success());
+    let unknown = ducat(
+        &app.database_url,
+        &app.master_key_hex,
+        &[
+            "business",
+            "set",
+            "00000000-0000-4000-8000-000000000000",
+            "--otp-phone",
+            "+2348099999999",
+        ],
+    );
+    assert!(!unknown.status.success());
+    let malformed = ducat(
+        &app.database_url,
+        &app.master_key_hex,
+        &[
+            "business",
+            "set",
+            "not-a-uuid",
+            "--otp-phone",
+            "+2348099999999",
+        ],
+    );
+    assert!(stderr(&malformed).contains("not a business id"));
+    let record = app
+        .services
+        .business(&ducat_core::ids::BusinessId::parse(&business.id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        record.otp_phone.as_deref(),
+        Some("+2348099999999"),
+        "failed calls changed nothing"
+    );
+    app.finish().await;
+}
+
+async fn ledger_check_exits_zero_when_clean_and_names_what_is_broken(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    app.fund(&business, &business.ngn_account, "250").await;
+    let migrate = ducat(&app.database_url, &app.master_key_hex, &["migrate"]);
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    let clean = ducat(&app.database_url, &app.master_key_hex, &["ledger", "check"]);
+    assert!(
+        clean.status.success(),
+        "{}{}",
+        stdout(&clean),
+        stderr(&clean)
+    );
+    assert!(stdout(&clean).contains("every invariant holds"));
+
+    sqlx::query("UPDATE ledger_accounts SET balance = balance + 7 WHERE account_key = $1")
+        .bind(format!("{}:available", business.ngn_wallet))
+        .execute(app.services.store.writer())
+        .await
+        .unwrap();
+    let broken = ducat(&app.database_url, &app.master_key_hex, &["ledger", "check"]);
+    assert_eq!(broken.status.code(), Some(1));
+    let report = stdout(&broken);
+    assert!(
+        report.contains("each account's balance equals the sum of its postings"),
+        "{report}"
+    );
+    assert!(report.contains(&business.ngn_wallet), "{report}");
+    sqlx::query("UPDATE ledger_accounts SET balance = balance - 7 WHERE account_key = $1")
+        .bind(format!("{}:available", business.ngn_wallet))
+        .execute(app.services.store.writer())
+        .await
+        .unwrap();
+    app.finish().await;
+}
+
+/// Reads the server's stdout until it says it is serving; returns everything it printed.
+fn read_until_serving(child: &mut std::process::Child) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut printed = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.starts_with("ducat is serving on ") {
+                let _ = sender.send(printed.clone());
+            }
+        }
+    });
+    receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server starts within a minute")
+}
+
+fn start_serve(dir: &std::path::Path, database_url: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_ducat"))
+        .arg("serve")
+        .current_dir(dir)
+        .env("DATABASE_URL", database_url)
+        .env("DUCAT_LISTEN", "127.0.0.1:0")
+        .env("DUCAT_LOG", "warn")
+        .env_remove("DUCAT_MASTER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ducat serve starts")
+}
+
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    child.wait().expect("the server exits")
+}
+
+async fn serve_prints_the_demo_business_once_and_stops_gracefully(engine: Engine) {
+    let (database_url, postgres_database) = match engine {
+        Engine::Sqlite => ("sqlite://ducat.db".to_owned(), None),
+        Engine::Postgres => match crate::helpers::fresh_postgres_database().await {
+            Some((url, name)) => (url, Some(name)),
+            None => return,
+        },
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_serve(dir.path(), &database_url);
+    let printed = read_until_serving(&mut server);
+    assert!(
+        printed.contains("Duplo secret key    dp_test_"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("Beqelal api-key     bq_test_"),
+        "{printed}"
+    );
+    assert!(
+        dir.path().join("ducat.key").exists(),
+        "the master key file is generated"
+    );
+
+    // The printed curl lines work as printed.
+    let curls: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.trim_start().starts_with("curl "))
+        .collect();
+    assert_eq!(curls.len(), 2, "{printed}");
+    for line in &curls {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(line.trim())
+            .output()
+            .expect("sh runs");
+        let answer: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        assert_eq!(
+            answer["errors"],
+            json!({}),
+            "{line}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+    let balance: Value = serde_json::from_slice(
+        &Command::new("sh")
+            .arg("-c")
+            .arg(curls[1].trim())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(balance["data"]["available_balance"], json!(50000));
+
+    let status = terminate(&mut server);
+    assert!(status.success(), "SIGTERM is a clean shutdown: {status:?}");
+
+    let mut again = start_serve(dir.path(), &database_url);
+    let printed_again = read_until_serving(&mut again);
+    assert!(
+        !printed_again.contains("dp_test_"),
+        "secrets are never printed twice: {printed_again}"
+    );
+    assert!(terminate(&mut again).success());
+
+    let check = Command::new(env!("CARGO_BIN_EXE_ducat"))
+        .args(["ledger", "check"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &database_url)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    if let Some(name) = postgres_database {
+        crate::helpers::drop_postgres_database(&name).await;
+    }
+}

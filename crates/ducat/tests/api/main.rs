@@ -1,0 +1,13 @@
+//! Behaviour tests through the public HTTP and command-line surfaces, each run against both
+//! SQLite and PostgreSQL.
+
+mod helpers;
+
+mod authentication;
+mod bad_input;
+mod cli;
+mod idempotency;
+mod ledger;
+mod operations;
+mod sandbox;
+mod wallets_and_banks;

@@ -1,0 +1,86 @@
+//! Health, readiness, metrics, request ids and the API description.
+
+use crate::both_engines;
+use crate::helpers::{spawn_app, Auth, Engine};
+use reqwest::StatusCode;
+
+both_engines!(
+    health_readiness_and_request_ids,
+    metrics_count_requests_by_route_and_status
+);
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint() {
+    let Some(app) = spawn_app(Engine::Sqlite).await else {
+        return;
+    };
+    let answer = app.get("/openapi.json", &Auth::None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["openapi"], "3.1.0");
+    let paths = answer.body["paths"].as_object().unwrap();
+    for path in [
+        "/v1/wallets/balance/{wallet_ref}",
+        "/v1/merchants/utilities/banks/list",
+        "/v1/merchants/utilities/banks/verify",
+        "/api/v1/list/banks",
+        "/sandbox/v1/sms",
+        "/sandbox/v1/bank/transfers",
+    ] {
+        assert!(paths.contains_key(path), "{path} is documented");
+    }
+    let schemes = &answer.body["components"]["securitySchemes"];
+    assert_eq!(schemes["api_key"]["name"], "api-key");
+    app.finish().await;
+}
+
+async fn health_readiness_and_request_ids(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
+    let health = app.get("/healthz", &Auth::None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body["status"], "ok");
+    let ready = app.get("/readyz", &Auth::None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    let first = health
+        .header("x-request-id")
+        .expect("a request id")
+        .to_owned();
+    let second = ready
+        .header("x-request-id")
+        .expect("a request id")
+        .to_owned();
+    assert_ne!(first, second);
+    // A caller's own request id is kept.
+    let mine = app
+        .raw(
+            app.client
+                .get(format!("{}/healthz", app.address))
+                .header("x-request-id", "trace-me-42"),
+        )
+        .await;
+    assert_eq!(mine.header("x-request-id"), Some("trace-me-42"));
+    app.finish().await;
+}
+
+async fn metrics_count_requests_by_route_and_status(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    app.balance(&business, &business.ngn_wallet).await;
+    app.get("/v1/wallets/balance/wal_000000000000", &Auth::None)
+        .await;
+    let metrics = app.get("/metrics", &Auth::None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let text = metrics.text;
+    assert!(text.contains(
+        r#"ducat_http_requests_total{method="GET",route="/v1/wallets/balance/{wallet_ref}",status="200"} 1"#
+    ), "{text}");
+    assert!(text.contains(
+        r#"ducat_http_requests_total{method="GET",route="/v1/wallets/balance/{wallet_ref}",status="401"} 1"#
+    ), "{text}");
+    assert!(text.contains("ducat_http_request_duration_seconds_bucket"));
+    assert!(!text.contains(&business.secret_key));
+    app.finish().await;
+}
