@@ -64,6 +64,23 @@ impl Services {
         mode: Mode,
         transfer: InboundTransfer,
     ) -> Result<InflowOutcome, AppError> {
+        match self.apply_inbound_transfer(business_id, mode, &transfer).await {
+            // Two deliveries of one notification raced (possible on PostgreSQL, where writers
+            // run concurrently); the unique session id let one win. Answer as the loser's
+            // retry would have been answered.
+            Err(AppError::Conflict(_)) if transfer.session_id.is_some() => {
+                self.apply_inbound_transfer(business_id, mode, &transfer).await
+            }
+            other => other,
+        }
+    }
+
+    async fn apply_inbound_transfer(
+        &self,
+        business_id: &BusinessId,
+        mode: Mode,
+        transfer: &InboundTransfer,
+    ) -> Result<InflowOutcome, AppError> {
         match mode {
             Mode::Test => {}
             Mode::Live => {
@@ -171,7 +188,13 @@ impl Services {
                 updated_at: now,
             },
         )
-        .await?;
+        .await
+        .map_err(|error| match error {
+            crate::store::StoreError::Duplicate { .. } => {
+                AppError::Conflict(format!("session_id {session_id} is being applied"))
+            }
+            other => other.into(),
+        })?;
         tx.commit().await?;
         Ok(InflowOutcome {
             session_id,
