@@ -5,7 +5,10 @@
 //! bank directory, and the state machines of each transaction kind.
 
 pub mod banks;
+pub mod fees;
 pub mod ids;
 pub mod ledger;
 pub mod money;
+pub mod otp;
+pub mod payout;
 pub mod phone;

@@ -94,6 +94,44 @@ pub struct SetArgs {
     /// Where webhooks are delivered; an empty value removes it.
     #[arg(long)]
     pub webhook_url: Option<String>,
+    /// Payout fee: the flat part in naira (with --payout-fee-percent; --payout-fee-cap optional).
+    #[arg(long, requires = "payout_fee_percent")]
+    pub payout_fee_flat: Option<String>,
+    /// Payout fee: the percentage part, e.g. 0.1 for 0.10 %.
+    #[arg(long, requires = "payout_fee_flat")]
+    pub payout_fee_percent: Option<String>,
+    /// Payout fee: the most it can be, in naira; without it the fee has no cap.
+    #[arg(long, requires = "payout_fee_flat")]
+    pub payout_fee_cap: Option<String>,
+    /// Whether v1 payouts must carry a payout OTP.
+    #[arg(long, value_parser = ["on", "off"])]
+    pub payout_otp: Option<String>,
+}
+
+/// `10` naira, `0.1` percent and an optional cap into a fee schedule.
+fn parse_fee_schedule(
+    flat: &str,
+    percent: &str,
+    cap: Option<&str>,
+) -> Result<ducat_core::fees::FeeSchedule, String> {
+    use ducat_core::money::{parse_major, Currency};
+    let flat = parse_major(flat, Currency::Ngn).map_err(|e| format!("--payout-fee-flat {e}"))?;
+    // A percentage with two decimals is a whole number of basis points.
+    let basis_points = parse_major(percent, Currency::Ngn)
+        .map_err(|e| format!("--payout-fee-percent {e}"))?
+        .get();
+    let basis_points = u32::try_from(basis_points)
+        .ok()
+        .filter(|bps| *bps <= 10_000)
+        .ok_or("--payout-fee-percent must be at most 100")?;
+    let cap = cap
+        .map(|c| parse_major(c, Currency::Ngn).map_err(|e| format!("--payout-fee-cap {e}")))
+        .transpose()?;
+    Ok(ducat_core::fees::FeeSchedule {
+        flat,
+        basis_points,
+        cap,
+    })
 }
 
 /// Runs a parsed command. Returns the process exit code.
@@ -115,6 +153,7 @@ pub async fn run(cli: Cli) -> Result<i32, StartError> {
 }
 
 async fn serve(config: Config) -> Result<i32, StartError> {
+    let shutdown = shutdown_signal()?;
     let listen = config.listen;
     let base_url = config.base_url();
     let app = App::build(config, Arc::new(SystemClock)).await?;
@@ -130,7 +169,7 @@ async fn serve(config: Config) -> Result<i32, StartError> {
     tracing::info!(address = %listener.local_addr()?, "ducat is serving");
     println!("ducat is serving on {base_url}");
     let _ = std::io::stdout().flush();
-    app.run(listener, shutdown_signal()).await?;
+    app.run(listener, shutdown).await?;
     Ok(0)
 }
 
@@ -168,24 +207,26 @@ fn print_demo(demo: &CreatedBusiness, base_url: &str) {
     println!();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers for SIGTERM and Ctrl-C now, so a signal that arrives while the server is still
+/// starting is not lost (or, worse, fatal), and returns the future that resolves on one.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -252,6 +293,15 @@ async fn business_set(config: Config, args: SetArgs) -> Result<i32, StartError> 
             args.business_id
         )));
     };
+    let payout_fees = match (&args.payout_fee_flat, &args.payout_fee_percent) {
+        (Some(flat), Some(percent)) => {
+            match parse_fee_schedule(flat, percent, args.payout_fee_cap.as_deref()) {
+                Ok(schedule) => Some(schedule),
+                Err(message) => return Ok(fail(&message)),
+            }
+        }
+        _ => None,
+    };
     let changes = PreferenceInput {
         otp_phone: args.otp_phone.map(Some),
         ip_allowlist: if args.ip_allow_any {
@@ -263,13 +313,17 @@ async fn business_set(config: Config, args: SetArgs) -> Result<i32, StartError> 
             .webhook_url
             .map(|url| Some(url).filter(|u| !u.trim().is_empty())),
         verify_hash: None,
+        payout_fees,
+        payout_otp_enabled: args.payout_otp.as_deref().map(|v| v == "on"),
     };
     if changes.otp_phone.is_none()
         && changes.ip_allowlist.is_none()
         && changes.webhook_url.is_none()
+        && changes.payout_fees.is_none()
+        && changes.payout_otp_enabled.is_none()
     {
         return Ok(fail(
-            "nothing to change: give --otp-phone, --ip-allow, --ip-allow-any or --webhook-url",
+            "nothing to change: give --otp-phone, --ip-allow, --ip-allow-any, --webhook-url, --payout-fee-… or --payout-otp",
         ));
     }
     let app = App::build(config, Arc::new(SystemClock)).await?;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -15,6 +15,7 @@ pub struct Config {
     /// Where `serve` generates and then reads the master key when none is given directly.
     pub master_key_file: PathBuf,
     /// The master key itself (64 hex characters); every node sharing one database needs the same.
+    #[serde(skip_serializing)]
     pub master_key: Option<String>,
     /// The address businesses and customers reach this gateway at, for printed and returned links.
     pub public_url: Option<String>,
@@ -33,6 +34,22 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// How long an idempotency key is remembered.
     pub idempotency_retention_secs: u64,
+    /// Whether this process runs the background workers (dispatcher, sweeper, deliverers).
+    /// Nodes that only answer API calls, and tests that drive each worker step themselves,
+    /// turn them off.
+    pub run_workers: bool,
+    /// Where SMS go: `outbox` (stored only, read through the sandbox API and the dashboard) or
+    /// `http` (POSTed as JSON to `sms_http_url`).
+    pub sms_provider: String,
+    pub sms_http_url: Option<String>,
+    /// Sent as `Authorization: Bearer <token>` to the SMS gateway. Never serialized, so a dump
+    /// of the configuration cannot leak it.
+    #[serde(skip_serializing)]
+    pub sms_http_token: Option<String>,
+    /// How long one send to the SMS gateway may take before it counts as failed and is retried.
+    pub sms_http_timeout_secs: u64,
+    /// Sends tried per message before it is left `failed`.
+    pub sms_max_attempts: u32,
 }
 
 impl Default for Config {
@@ -54,6 +71,12 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
             idempotency_retention_secs: 24 * 3600,
+            run_workers: true,
+            sms_provider: "outbox".to_owned(),
+            sms_http_url: None,
+            sms_http_token: None,
+            sms_http_timeout_secs: 10,
+            sms_max_attempts: 8,
         }
     }
 }
@@ -107,6 +130,12 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "DUCAT_IDEMPOTENCY_RETENTION_SECS",
         "idempotency_retention_secs",
     ),
+    ("DUCAT_RUN_WORKERS", "run_workers"),
+    ("DUCAT_SMS_PROVIDER", "sms_provider"),
+    ("DUCAT_SMS_HTTP_URL", "sms_http_url"),
+    ("DUCAT_SMS_HTTP_TOKEN", "sms_http_token"),
+    ("DUCAT_SMS_HTTP_TIMEOUT_SECS", "sms_http_timeout_secs"),
+    ("DUCAT_SMS_MAX_ATTEMPTS", "sms_max_attempts"),
 ];
 
 impl Config {
@@ -156,6 +185,7 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.webhook_schedule().map_err(ConfigError::Invalid)?;
         self.trusted_proxy_nets().map_err(ConfigError::Invalid)?;
+        self.validate_sms()?;
         if self.otp_max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "otp_max_attempts must be at least 1".into(),
@@ -166,6 +196,38 @@ impl Config {
                 "database_url must start with sqlite: or postgres://, not {:?}",
                 self.database_url.split(':').next().unwrap_or_default()
             )));
+        }
+        Ok(())
+    }
+
+    fn validate_sms(&self) -> Result<(), ConfigError> {
+        match self.sms_provider.as_str() {
+            "outbox" => {}
+            "http" => {
+                let url = self.sms_http_url.as_deref().unwrap_or_default();
+                if !url.starts_with("http://") && !url.starts_with("https://") {
+                    return Err(ConfigError::Invalid(
+                        "sms_provider \"http\" needs sms_http_url starting with http:// or https://"
+                            .into(),
+                    ));
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "sms_provider must be \"outbox\" or \"http\", not {other:?}"
+                )))
+            }
+        }
+        // Zero would make every send time out at once, or never try at all: both lose messages.
+        if self.sms_http_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "sms_http_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.sms_max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "sms_max_attempts must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -221,40 +283,6 @@ fn env_value(key: &str, value: &str) -> Result<toml::Value, String> {
     }
 }
 
-impl serde::Serialize for Config {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("listen", &self.listen.to_string())?;
-        map.serialize_entry("database_url", &self.database_url)?;
-        map.serialize_entry("master_key_file", &self.master_key_file)?;
-        map.serialize_entry("payout_abandon_after_secs", &self.payout_abandon_after_secs)?;
-        map.serialize_entry("payout_max_otp_resends", &self.payout_max_otp_resends)?;
-        map.serialize_entry("otp_max_attempts", &self.otp_max_attempts)?;
-        map.serialize_entry(
-            "checkout_expires_after_secs",
-            &self.checkout_expires_after_secs,
-        )?;
-        map.serialize_entry(
-            "direct_payment_otp_ttl_secs",
-            &self.direct_payment_otp_ttl_secs,
-        )?;
-        map.serialize_entry("webhook_schedule_secs", &self.webhook_schedule_secs)?;
-        map.serialize_entry(
-            "webhook_allow_private_targets",
-            &self.webhook_allow_private_targets,
-        )?;
-        map.serialize_entry("trusted_proxies", &self.trusted_proxies)?;
-        map.serialize_entry("max_body_bytes", &self.max_body_bytes)?;
-        map.serialize_entry("request_timeout_secs", &self.request_timeout_secs)?;
-        map.serialize_entry(
-            "idempotency_retention_secs",
-            &self.idempotency_retention_secs,
-        )?;
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +318,12 @@ mod tests {
         .unwrap();
         assert_eq!(config.payout_abandon_after_secs, 60);
         assert!(config.webhook_allow_private_targets);
+        let api_only = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_RUN_WORKERS", "false")]),
+        )
+        .unwrap();
+        assert!(!api_only.run_workers);
         assert_eq!(config.database_url, "postgres://localhost/x");
         let bad = Config::load(
             Some(Path::new("/dev/null")),
@@ -299,6 +333,59 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("DUCAT_OTP_MAX_ATTEMPTS"));
+    }
+
+    #[test]
+    fn sms_settings_default_to_the_outbox_and_are_validated() {
+        let config = Config::load(Some(Path::new("/dev/null")), &env(&[])).unwrap();
+        assert_eq!(config.sms_provider, "outbox");
+        assert_eq!(config.sms_http_url, None);
+        assert_eq!(config.sms_http_timeout_secs, 10);
+        assert_eq!(config.sms_max_attempts, 8);
+        let http = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[
+                ("DUCAT_SMS_PROVIDER", "http"),
+                ("DUCAT_SMS_HTTP_URL", "https://sms.example/send"),
+                ("DUCAT_SMS_HTTP_TOKEN", "sk_sms"),
+                ("DUCAT_SMS_HTTP_TIMEOUT_SECS", "3"),
+                ("DUCAT_SMS_MAX_ATTEMPTS", "4"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(http.sms_provider, "http");
+        assert_eq!(
+            http.sms_http_url.as_deref(),
+            Some("https://sms.example/send")
+        );
+        assert_eq!(http.sms_http_token.as_deref(), Some("sk_sms"));
+        assert_eq!(http.sms_http_timeout_secs, 3);
+        assert_eq!(http.sms_max_attempts, 4);
+        let dumped = toml::to_string(&http).unwrap();
+        assert!(!dumped.contains("sk_sms"), "{dumped}");
+        let no_url = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_SMS_PROVIDER", "http")]),
+        );
+        assert!(no_url.unwrap_err().to_string().contains("sms_http_url"));
+        let bad_url = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[
+                ("DUCAT_SMS_PROVIDER", "http"),
+                ("DUCAT_SMS_HTTP_URL", "ftp://sms.example"),
+            ]),
+        );
+        assert!(bad_url.unwrap_err().to_string().contains("http://"));
+        let unknown = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_SMS_PROVIDER", "twilio")]),
+        );
+        assert!(unknown.unwrap_err().to_string().contains("\"twilio\""));
+        let zero = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_SMS_MAX_ATTEMPTS", "0")]),
+        );
+        assert!(zero.unwrap_err().to_string().contains("sms_max_attempts"));
     }
 
     #[test]

@@ -7,11 +7,13 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod documents;
 pub mod http;
 pub mod ip;
 pub mod rail;
 pub mod secrets;
 pub mod services;
+pub mod sms;
 pub mod store;
 pub mod workers;
 
@@ -56,17 +58,21 @@ impl App {
             Some(hex) => MasterKey::from_hex(hex)?,
             None => MasterKey::load_or_create(&config.master_key_file)?,
         };
+        // Built once here, so a gateway that cannot be configured fails at start, not per message.
+        let sms_sender = sms::sender_from_config(&config)?;
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
+        let sandbox_rail = Arc::new(SandboxRail::new(store.clone(), clock.clone()));
         let services = Services {
             store,
             clock,
             keys: master_key.keys(),
             config: Arc::new(config),
-            sandbox_rail: Arc::new(SandboxRail),
-            // Until the bank-adapter rail exists, live mode banks with the sandbox too; live
-            // businesses are created only on request and the CLI says which rail they use.
-            live_rail: Arc::new(SandboxRail),
+            sandbox_rail: sandbox_rail.clone(),
+            // Until the bank-adapter rail exists (the bank-over-the-network issue), live mode
+            // banks with the sandbox too.
+            live_rail: sandbox_rail,
+            sms_sender,
         };
         Ok(App {
             services,

@@ -8,7 +8,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub fn spawn_all(services: &Services, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![spawn_periodic(
+    if !services.config.run_workers {
+        return Vec::new();
+    }
+    let payouts = spawn_payout_workers(services, &stop);
+    let sms = spawn_sms_worker(services, stop.clone());
+    let mut handles = vec![spawn_periodic(
         "idempotency-purge",
         Duration::from_secs(600),
         stop,
@@ -19,10 +24,69 @@ pub fn spawn_all(services: &Services, stop: watch::Receiver<bool>) -> Vec<JoinHa
                 async move { purge_idempotency_keys(&services).await.map(|_| ()) }
             }
         },
-    )]
+    )];
+    handles.extend(sms);
+    handles.extend(payouts);
+    handles
 }
 
-fn spawn_periodic<F, Fut>(
+/// The payout sweeper (abandons payouts at their OTP deadline) and dispatcher (sends pending
+/// payouts to the bank and asks about unknown outcomes).
+fn spawn_payout_workers(services: &Services, stop: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let sweeper = {
+        let services = services.clone();
+        spawn_periodic(
+            "payout-sweeper",
+            Duration::from_secs(5),
+            stop.clone(),
+            move || {
+                let services = services.clone();
+                async move { services.abandon_expired_payouts().await.map(|_| ()) }
+            },
+        )
+    };
+    let dispatcher = {
+        let services = services.clone();
+        spawn_periodic(
+            "payout-dispatcher",
+            Duration::from_millis(500),
+            stop.clone(),
+            move || {
+                let services = services.clone();
+                async move { services.dispatch_payouts().await.map(|_| ()) }
+            },
+        )
+    };
+    vec![sweeper, dispatcher]
+}
+
+/// The SMS port's worker, on nodes that run workers: with a gateway configured it sends what is
+/// due (every second, so an OTP is not kept waiting); with the outbox it settles new messages as
+/// `not_required` (see [`crate::sms::settle_outbox_sms`] for why they are not left pending).
+fn spawn_sms_worker(services: &Services, stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
+    if !services.config.run_workers {
+        return None;
+    }
+    let services = services.clone();
+    let every = Duration::from_secs(1);
+    Some(match services.sms_sender.clone() {
+        Some(sender) => spawn_periodic("sms-delivery", every, stop, move || {
+            let services = services.clone();
+            let sender = sender.clone();
+            async move {
+                crate::sms::deliver_pending_sms(&services, sender.as_ref())
+                    .await
+                    .map(|_| ())
+            }
+        }),
+        None => spawn_periodic("sms-outbox", every, stop, move || {
+            let services = services.clone();
+            async move { crate::sms::settle_outbox_sms(&services).await.map(|_| ()) }
+        }),
+    })
+}
+
+fn spawn_periodic<F, Fut, E>(
     name: &'static str,
     every: Duration,
     mut stop: watch::Receiver<bool>,
@@ -30,7 +94,8 @@ fn spawn_periodic<F, Fut>(
 ) -> JoinHandle<()>
 where
     F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<(), StoreError>> + Send,
+    Fut: std::future::Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
 {
     tokio::spawn(async move {
         loop {

@@ -14,10 +14,38 @@ pub async fn json<T: DeserializeOwned>(
 ) -> Result<T, AppError> {
     let (parts, body) = request.into_parts();
     check_content_type(&parts.headers)?;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        AppError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
-    })?;
+    let bytes = read_limited(body, limit).await?;
     parse(&bytes)
+}
+
+/// How much of an oversized body is read and thrown away before answering 413, so that a
+/// client still sending it gets the answer instead of a reset connection. Past this the
+/// connection is simply closed.
+const DRAIN_LIMIT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads a body of at most `limit` bytes.
+pub async fn read_limited(mut body: Body, limit: usize) -> Result<axum::body::Bytes, AppError> {
+    use http_body_util::BodyExt;
+    let too_large =
+        || AppError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"));
+    let mut collected = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| AppError::invalid("body", "could not be read to the end"))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            collected.extend_from_slice(&data);
+        } else if seen > DRAIN_LIMIT_BYTES {
+            return Err(too_large());
+        }
+    }
+    if seen > limit {
+        return Err(too_large());
+    }
+    Ok(collected.into())
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {

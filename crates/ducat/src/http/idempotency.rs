@@ -47,10 +47,9 @@ pub async fn enforce(
     let services = &state.services;
     let (parts, body) = request.into_parts();
     let limit = services.config.max_body_bytes;
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return face.render(&AppError::PayloadTooLarge(format!(
-            "the request body is larger than {limit} bytes"
-        )));
+    let bytes = match super::body::read_limited(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(error) => return face.render(&error),
     };
     let fingerprint = fingerprint(parts.method.as_str(), &parts.uri.to_string(), &bytes);
     let retention_ms = i64::try_from(services.config.idempotency_retention_secs)

@@ -3,7 +3,7 @@
 
 pub mod sandbox;
 
-use ducat_core::money::Currency;
+use ducat_core::money::{Currency, MinorUnits};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -29,6 +29,33 @@ pub enum RailError {
     Unavailable(String),
 }
 
+/// A transfer out of ducat's settlement account, identified by ducat's own reference: the bank
+/// applies one reference once, however often it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferOut {
+    pub reference: String,
+    pub currency: Currency,
+    pub bank_code: String,
+    pub account_number: String,
+    pub account_name: String,
+    pub amount: MinorUnits,
+    pub narration: String,
+}
+
+/// What the bank said about a transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferOutcome {
+    /// The money reached the recipient's bank.
+    Paid { session_id: String },
+    /// Nothing left: the bank refused or reversed it.
+    Declined { reason: String },
+    /// No answer that settles it (a timeout, a dropped connection, "processing"): the money
+    /// may or may not have moved, so only asking again can tell.
+    Unknown { reason: String },
+    /// The bank has never seen this reference (only from a status query).
+    NotFound,
+}
+
 pub trait Rail: Send + Sync + 'static {
     /// Asks the account's bank whose account it is.
     fn name_enquiry<'a>(
@@ -37,4 +64,10 @@ pub trait Rail: Send + Sync + 'static {
         bank_code: &'a str,
         account_number: &'a str,
     ) -> BoxFuture<'a, Result<ResolvedAccount, RailError>>;
+
+    /// Sends a transfer. Safe to repeat with the same reference.
+    fn transfer_out<'a>(&'a self, transfer: &'a TransferOut) -> BoxFuture<'a, TransferOutcome>;
+
+    /// Asks what became of a transfer sent earlier.
+    fn transfer_status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, TransferOutcome>;
 }

@@ -1,39 +1,129 @@
 //! The in-process sandbox bank: the directory and magic values of `ducat_core::banks`, answered
-//! without leaving the machine.
+//! without leaving the machine. It remembers every transfer it was asked to make (in the
+//! gateway's own database), so a reference is applied once and a status query has an answer.
 
-use super::{BoxFuture, Rail, RailError, ResolvedAccount};
+use super::{BoxFuture, Rail, RailError, ResolvedAccount, TransferOut, TransferOutcome};
+use crate::clock::Clock;
+use crate::store::{text, Store, StoreError};
 use ducat_core::banks::{self, SandboxBehaviour};
 use ducat_core::money::Currency;
+use rand::rngs::OsRng;
+use rand::Rng;
+use std::sync::Arc;
 
-#[derive(Debug, Default, Clone)]
-pub struct SandboxRail;
+#[derive(Clone)]
+pub struct SandboxRail {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
 
 impl SandboxRail {
-    fn resolve(
-        &self,
-        currency: Currency,
-        bank_code: &str,
-        account_number: &str,
-    ) -> Result<ResolvedAccount, RailError> {
-        let institution = banks::find_institution(currency, bank_code)
-            .ok_or_else(|| RailError::UnknownBank(bank_code.to_owned(), currency))?;
-        institution
-            .validate_account(account_number)
-            .map_err(|e| RailError::MalformedAccount(e.to_string()))?;
-        match banks::sandbox_behaviour(account_number) {
-            SandboxBehaviour::UnknownAccount => {
-                Err(RailError::UnknownAccount(account_number.to_owned()))
-            }
-            SandboxBehaviour::Normal
-            | SandboxBehaviour::Decline
-            | SandboxBehaviour::TimeoutThenSuccess
-            | SandboxBehaviour::TimeoutThenFailure => Ok(ResolvedAccount {
-                bank_code: institution.code.to_owned(),
-                bank_name: institution.name.to_owned(),
-                account_number: account_number.to_owned(),
-                account_name: banks::sandbox_account_name(currency, account_number),
-            }),
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> SandboxRail {
+        SandboxRail { store, clock }
+    }
+}
+
+/// Name enquiry against the sandbox directory; pure, so it is tested without a database.
+pub fn resolve(
+    currency: Currency,
+    bank_code: &str,
+    account_number: &str,
+) -> Result<ResolvedAccount, RailError> {
+    let institution = banks::find_institution(currency, bank_code)
+        .ok_or_else(|| RailError::UnknownBank(bank_code.to_owned(), currency))?;
+    institution
+        .validate_account(account_number)
+        .map_err(|e| RailError::MalformedAccount(e.to_string()))?;
+    match banks::sandbox_behaviour(account_number) {
+        SandboxBehaviour::UnknownAccount => {
+            Err(RailError::UnknownAccount(account_number.to_owned()))
         }
+        SandboxBehaviour::Normal
+        | SandboxBehaviour::Decline
+        | SandboxBehaviour::TimeoutThenSuccess
+        | SandboxBehaviour::TimeoutThenFailure => Ok(ResolvedAccount {
+            bank_code: institution.code.to_owned(),
+            bank_name: institution.name.to_owned(),
+            account_number: account_number.to_owned(),
+            account_name: banks::sandbox_account_name(currency, account_number),
+        }),
+    }
+}
+
+/// What the sandbox bank does with a transfer to this account: its final outcome, and whether
+/// the first answer is lost to a timeout.
+fn transfer_behaviour(account_number: &str) -> (bool, bool) {
+    match banks::sandbox_behaviour(account_number) {
+        SandboxBehaviour::Normal => (true, false),
+        SandboxBehaviour::Decline | SandboxBehaviour::UnknownAccount => (false, false),
+        SandboxBehaviour::TimeoutThenSuccess => (true, true),
+        SandboxBehaviour::TimeoutThenFailure => (false, true),
+    }
+}
+
+fn nip_session_id(now_ms: i64) -> String {
+    let stamp: String = crate::clock::iso_millis(now_ms)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .skip(2)
+        .take(12)
+        .collect();
+    let tail: String = (0..12)
+        .map(|_| char::from(b'0' + OsRng.gen_range(0..10u8)))
+        .collect();
+    format!("999035{stamp}{tail}")
+}
+
+impl SandboxRail {
+    async fn record(&self, transfer: &TransferOut) -> Result<TransferOutcome, StoreError> {
+        let (pays, times_out) = transfer_behaviour(&transfer.account_number);
+        let now = self.clock.now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO sandbox_transfers (reference, currency, bank_code, account_number, amount, outcome, session_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (reference) DO NOTHING",
+        )
+        .bind(&transfer.reference)
+        .bind(transfer.currency.code())
+        .bind(&transfer.bank_code)
+        .bind(&transfer.account_number)
+        .bind(transfer.amount.get())
+        .bind(if pays { "successful" } else { "failed" })
+        .bind(nip_session_id(now))
+        .bind(now)
+        .execute(self.store.writer())
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted && times_out {
+            // The bank did the work but its answer never arrived.
+            return Ok(TransferOutcome::Unknown {
+                reason: "the bank did not answer in time".to_owned(),
+            });
+        }
+        self.lookup(&transfer.reference).await
+    }
+
+    async fn lookup(&self, reference: &str) -> Result<TransferOutcome, StoreError> {
+        let row =
+            sqlx::query("SELECT outcome, session_id FROM sandbox_transfers WHERE reference = $1")
+                .bind(reference)
+                .fetch_optional(self.store.reader())
+                .await?;
+        Ok(match row {
+            None => TransferOutcome::NotFound,
+            Some(row) if text(&row, "outcome") == "successful" => TransferOutcome::Paid {
+                session_id: text(&row, "session_id"),
+            },
+            Some(_) => TransferOutcome::Declined {
+                reason: "the receiving bank declined the transfer".to_owned(),
+            },
+        })
+    }
+}
+
+fn unknown(error: StoreError) -> TransferOutcome {
+    TransferOutcome::Unknown {
+        reason: format!("the sandbox bank could not record the transfer: {error}"),
     }
 }
 
@@ -44,7 +134,15 @@ impl Rail for SandboxRail {
         bank_code: &'a str,
         account_number: &'a str,
     ) -> BoxFuture<'a, Result<ResolvedAccount, RailError>> {
-        Box::pin(async move { self.resolve(currency, bank_code, account_number) })
+        Box::pin(async move { resolve(currency, bank_code, account_number) })
+    }
+
+    fn transfer_out<'a>(&'a self, transfer: &'a TransferOut) -> BoxFuture<'a, TransferOutcome> {
+        Box::pin(async move { self.record(transfer).await.unwrap_or_else(unknown) })
+    }
+
+    fn transfer_status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, TransferOutcome> {
+        Box::pin(async move { self.lookup(reference).await.unwrap_or_else(unknown) })
     }
 }
 
@@ -54,28 +152,35 @@ mod tests {
 
     #[test]
     fn magic_values_decide_name_enquiry() {
-        let rail = SandboxRail;
-        let resolved = rail.resolve(Currency::Ngn, "058", "0123456789").unwrap();
+        let resolved = resolve(Currency::Ngn, "058", "0123456789").unwrap();
         assert_eq!(
             resolved.bank_name,
             banks::find_institution(Currency::Ngn, "058").unwrap().name
         );
         assert_eq!(
             resolved,
-            rail.resolve(Currency::Ngn, "058", "0123456789").unwrap()
+            resolve(Currency::Ngn, "058", "0123456789").unwrap()
         );
         assert_eq!(
-            rail.resolve(Currency::Ngn, "058", "0123456700"),
+            resolve(Currency::Ngn, "058", "0123456700"),
             Err(RailError::UnknownAccount("0123456700".into()))
         );
-        assert!(rail.resolve(Currency::Ngn, "058", "0123456791").is_ok());
+        assert!(resolve(Currency::Ngn, "058", "0123456791").is_ok());
         assert!(matches!(
-            rail.resolve(Currency::Ngn, "999", "0123456789"),
+            resolve(Currency::Ngn, "999", "0123456789"),
             Err(RailError::UnknownBank(..))
         ));
         assert!(matches!(
-            rail.resolve(Currency::Ngn, "058", "123"),
+            resolve(Currency::Ngn, "058", "123"),
             Err(RailError::MalformedAccount(_))
         ));
+    }
+
+    #[test]
+    fn magic_values_decide_transfers() {
+        assert_eq!(transfer_behaviour("0123456789"), (true, false));
+        assert_eq!(transfer_behaviour("0123456791"), (false, false));
+        assert_eq!(transfer_behaviour("0123456792"), (true, true));
+        assert_eq!(transfer_behaviour("0123456793"), (false, true));
     }
 }

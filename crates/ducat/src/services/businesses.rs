@@ -157,6 +157,8 @@ impl Services {
                 webhook_secret_enc: self.keys.encrypt(&webhook_secret),
                 verify_hash: verify_hash.clone(),
                 ip_allowlist: String::new(),
+                payout_fees: ducat_core::fees::DEFAULT_PAYOUT_FEES,
+                payout_otp_enabled: true,
                 created_at: now,
             },
         )
@@ -341,6 +343,19 @@ impl Services {
             }
             stored.verify_hash = Some(hash.to_owned());
         }
+        if let Some(fees) = changes.payout_fees {
+            let valid = fees.flat.get() >= 0
+                && fees.basis_points <= 10_000
+                && fees.cap.is_none_or(|cap| cap.get() >= 0);
+            if !valid {
+                return Err(AppError::invalid(
+                    "payout_fees",
+                    "must have a non-negative flat part and cap, and at most 100 %",
+                ));
+            }
+            stored.payout_fees = Some(fees);
+        }
+        stored.payout_otp_enabled = changes.payout_otp_enabled;
         let mut tx = self.store.begin().await?;
         let found =
             businesses::update_preferences(&mut tx, business_id, &stored, self.now_ms()).await?;
@@ -365,4 +380,6 @@ pub struct PreferenceInput {
     pub ip_allowlist: Option<String>,
     pub webhook_url: Option<Option<String>>,
     pub verify_hash: Option<String>,
+    pub payout_fees: Option<ducat_core::fees::FeeSchedule>,
+    pub payout_otp_enabled: Option<bool>,
 }

@@ -64,12 +64,16 @@ impl Services {
         mode: Mode,
         transfer: InboundTransfer,
     ) -> Result<InflowOutcome, AppError> {
-        match self.apply_inbound_transfer(business_id, mode, &transfer).await {
+        match self
+            .apply_inbound_transfer(business_id, mode, &transfer)
+            .await
+        {
             // Two deliveries of one notification raced (possible on PostgreSQL, where writers
             // run concurrently); the unique session id let one win. Answer as the loser's
             // retry would have been answered.
             Err(AppError::Conflict(_)) if transfer.session_id.is_some() => {
-                self.apply_inbound_transfer(business_id, mode, &transfer).await
+                self.apply_inbound_transfer(business_id, mode, &transfer)
+                    .await
             }
             other => other,
         }

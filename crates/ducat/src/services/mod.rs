@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod businesses;
 pub mod inflows;
+pub mod payouts;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -24,6 +25,9 @@ pub struct Services {
     pub config: Arc<Config>,
     pub sandbox_rail: Arc<dyn Rail>,
     pub live_rail: Arc<dyn Rail>,
+    /// The SMS gateway the delivery worker sends through; `None` with the `outbox` provider,
+    /// whose stored rows are the destination.
+    pub sms_sender: Option<Arc<dyn crate::sms::SmsSender>>,
 }
 
 impl Services {

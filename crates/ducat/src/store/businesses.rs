@@ -2,8 +2,9 @@
 
 use super::{int, opt_int, opt_text, text, Store, StoreError, Tx};
 use crate::secrets::HashedApiKey;
+use ducat_core::fees::FeeSchedule;
 use ducat_core::ids::{BusinessId, WalletRef};
-use ducat_core::money::Currency;
+use ducat_core::money::{Currency, MinorUnits};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -42,11 +43,14 @@ pub struct BusinessRecord {
     pub webhook_secret_enc: String,
     pub verify_hash: String,
     pub ip_allowlist: String,
+    pub payout_fees: FeeSchedule,
+    pub payout_otp_enabled: bool,
     pub created_at: i64,
 }
 
 const BUSINESS_COLUMNS: &str = "b.id, b.name, b.email, b.mode, b.otp_phone, b.webhook_url, \
-     b.webhook_secret_enc, b.verify_hash, b.ip_allowlist, b.created_at";
+     b.webhook_secret_enc, b.verify_hash, b.ip_allowlist, b.payout_fee_flat, b.payout_fee_bps, \
+     b.payout_fee_cap, b.payout_otp_enabled, b.created_at";
 
 fn business_from_row(row: &AnyRow) -> Result<BusinessRecord, StoreError> {
     Ok(BusinessRecord {
@@ -59,6 +63,13 @@ fn business_from_row(row: &AnyRow) -> Result<BusinessRecord, StoreError> {
         webhook_secret_enc: text(row, "webhook_secret_enc"),
         verify_hash: text(row, "verify_hash"),
         ip_allowlist: text(row, "ip_allowlist"),
+        payout_fees: FeeSchedule {
+            flat: MinorUnits(int(row, "payout_fee_flat")),
+            basis_points: u32::try_from(int(row, "payout_fee_bps"))
+                .map_err(|_| StoreError::Corrupt("payout_fee_bps out of range".into()))?,
+            cap: opt_int(row, "payout_fee_cap").map(MinorUnits),
+        },
+        payout_otp_enabled: int(row, "payout_otp_enabled") == 1,
         created_at: int(row, "created_at"),
     })
 }
@@ -66,8 +77,9 @@ fn business_from_row(row: &AnyRow) -> Result<BusinessRecord, StoreError> {
 pub async fn insert_business(tx: &mut Tx, business: &BusinessRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO businesses (id, name, email, mode, otp_phone, webhook_url, webhook_secret_enc,
-                                 verify_hash, ip_allowlist, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                                 verify_hash, ip_allowlist, created_at, updated_at, payout_fee_flat,
+                                 payout_fee_bps, payout_fee_cap, payout_otp_enabled)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)",
     )
     .bind(business.id.as_str())
     .bind(&business.name)
@@ -79,6 +91,10 @@ pub async fn insert_business(tx: &mut Tx, business: &BusinessRecord) -> Result<(
     .bind(&business.verify_hash)
     .bind(&business.ip_allowlist)
     .bind(business.created_at)
+    .bind(business.payout_fees.flat.get())
+    .bind(i64::from(business.payout_fees.basis_points))
+    .bind(business.payout_fees.cap.map(MinorUnits::get))
+    .bind(i64::from(business.payout_otp_enabled))
     .execute(&mut **tx)
     .await
     .map_err(StoreError::from_insert)?;
@@ -113,6 +129,8 @@ pub struct PreferenceChanges {
     pub ip_allowlist: Option<String>,
     pub webhook_url: Option<Option<String>>,
     pub verify_hash: Option<String>,
+    pub payout_fees: Option<FeeSchedule>,
+    pub payout_otp_enabled: Option<bool>,
 }
 
 pub async fn update_preferences(
@@ -129,7 +147,11 @@ pub async fn update_preferences(
             ip_allowlist = CASE WHEN $4 = 1 THEN $5 ELSE ip_allowlist END,
             webhook_url = CASE WHEN $6 = 1 THEN $7 ELSE webhook_url END,
             verify_hash = CASE WHEN $8 = 1 THEN $9 ELSE verify_hash END,
-            updated_at = $10
+            updated_at = $10,
+            payout_fee_flat = CASE WHEN $11 = 1 THEN $12 ELSE payout_fee_flat END,
+            payout_fee_bps = CASE WHEN $11 = 1 THEN $13 ELSE payout_fee_bps END,
+            payout_fee_cap = CASE WHEN $11 = 1 THEN $14 ELSE payout_fee_cap END,
+            payout_otp_enabled = CASE WHEN $15 = 1 THEN $16 ELSE payout_otp_enabled END
          WHERE id = $1",
     )
     .bind(id.as_str())
@@ -142,6 +164,17 @@ pub async fn update_preferences(
     .bind(i64::from(changes.verify_hash.is_some()))
     .bind(changes.verify_hash.clone().unwrap_or_default())
     .bind(now_ms)
+    .bind(i64::from(changes.payout_fees.is_some()))
+    .bind(changes.payout_fees.map(|f| f.flat.get()).unwrap_or(0))
+    .bind(
+        changes
+            .payout_fees
+            .map(|f| i64::from(f.basis_points))
+            .unwrap_or(0),
+    )
+    .bind(changes.payout_fees.and_then(|f| f.cap).map(MinorUnits::get))
+    .bind(i64::from(changes.payout_otp_enabled.is_some()))
+    .bind(i64::from(changes.payout_otp_enabled.unwrap_or(true)))
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -5,6 +5,7 @@ use super::{int, text, Store, StoreError, Tx};
 use ducat_core::ids::WalletRef;
 use ducat_core::ledger::{Account, AccountKind, JournalEntry, LedgerError, SystemAccount};
 use ducat_core::money::{Currency, MinorUnits};
+use ducat_core::payout::{ExpectedEntries, PayoutStatus};
 use rand::rngs::OsRng;
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -296,6 +297,62 @@ pub async fn check(store: &Store) -> Result<Vec<Violation>, StoreError> {
                 int(&row, "credited")
             ),
         });
+    }
+
+    let rows = sqlx::query(
+        "SELECT t.transaction_ref, t.status,
+                CAST(SUM(CASE WHEN e.kind = 'hold' THEN 1 ELSE 0 END) AS BIGINT) AS holds,
+                CAST(SUM(CASE WHEN e.kind = 'settlement' THEN 1 ELSE 0 END) AS BIGINT) AS settlements,
+                CAST(SUM(CASE WHEN e.kind = 'release' THEN 1 ELSE 0 END) AS BIGINT) AS releases
+         FROM payouts p JOIN transactions t ON t.transaction_ref = p.transaction_ref
+         LEFT JOIN journal_entries e ON e.reference = t.transaction_ref
+         GROUP BY t.transaction_ref, t.status",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        let status = text(&row, "status");
+        let found = ExpectedEntries {
+            holds: int(&row, "holds"),
+            settlements: int(&row, "settlements"),
+            releases: int(&row, "releases"),
+        };
+        let expected = PayoutStatus::parse(&status).map(PayoutStatus::expected_entries);
+        if expected != Some(found) {
+            violations.push(Violation {
+                invariant: "every payout has exactly the entries its status implies",
+                detail: format!(
+                    "{} is {status} with {} hold(s), {} settlement(s), {} release(s)",
+                    text(&row, "transaction_ref"),
+                    found.holds,
+                    found.settlements,
+                    found.releases
+                ),
+            });
+        }
+    }
+
+    let rows = sqlx::query(
+        "SELECT a.wallet_ref, a.balance,
+                CAST(COALESCE((SELECT SUM(t.amount + t.fee_amount) FROM transactions t
+                               JOIN payouts p ON p.transaction_ref = t.transaction_ref
+                               WHERE t.wallet_ref = a.wallet_ref AND t.status = 'pending'), 0) AS BIGINT) AS in_flight
+         FROM ledger_accounts a WHERE a.kind = 'held'",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        if int(&row, "balance") != int(&row, "in_flight") {
+            violations.push(Violation {
+                invariant: "held money equals the payouts in flight",
+                detail: format!(
+                    "{} holds {} but its pending payouts total {}",
+                    text(&row, "wallet_ref"),
+                    int(&row, "balance"),
+                    int(&row, "in_flight")
+                ),
+            });
+        }
     }
 
     tx.rollback().await?;

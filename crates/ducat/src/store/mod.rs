@@ -9,8 +9,10 @@
 //! WAL mode, never wait for the writer. PostgreSQL uses one pool for both.
 
 pub mod businesses;
+pub mod events;
 pub mod idempotency;
 pub mod ledger;
+pub mod payouts;
 pub mod sms;
 pub mod transactions;
 
@@ -198,19 +200,32 @@ async fn sqlite_pool(url: &str, connections: u32) -> Result<AnyPool, StoreError>
         .await?)
 }
 
+static ID_SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// An id that sorts in the order rows were written: the time, a per-process sequence (so rows
+/// written in the same millisecond keep their order), and a random tail (so nodes never clash).
+/// Timelines (SMS, events) read "newest" and "in order" from it.
+pub fn time_ordered_id(prefix: &str, now_ms: i64) -> String {
+    let sequence = ID_SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1_000_000;
+    format!(
+        "{prefix}{now_ms:013}{sequence:06}{}",
+        ducat_core::ids::random_token(&mut rand::rngs::OsRng, 6)
+    )
+}
+
 /// Reads a column that the schema declares NOT NULL as text.
-pub(crate) fn text(row: &AnyRow, column: &str) -> String {
+pub fn text(row: &AnyRow, column: &str) -> String {
     row.get::<String, _>(column)
 }
 
-pub(crate) fn opt_text(row: &AnyRow, column: &str) -> Option<String> {
+pub fn opt_text(row: &AnyRow, column: &str) -> Option<String> {
     row.get::<Option<String>, _>(column)
 }
 
-pub(crate) fn int(row: &AnyRow, column: &str) -> i64 {
+pub fn int(row: &AnyRow, column: &str) -> i64 {
     row.get::<i64, _>(column)
 }
 
-pub(crate) fn opt_int(row: &AnyRow, column: &str) -> Option<i64> {
+pub fn opt_int(row: &AnyRow, column: &str) -> Option<i64> {
     row.get::<Option<i64>, _>(column)
 }

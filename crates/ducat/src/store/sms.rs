@@ -3,7 +3,6 @@
 
 use super::{int, opt_text, text, Store, StoreError, Tx};
 use ducat_core::ids::BusinessId;
-use rand::rngs::OsRng;
 
 #[derive(Debug, Clone)]
 pub struct SmsMessage {
@@ -22,7 +21,7 @@ pub async fn enqueue(
     reference: &str,
     now_ms: i64,
 ) -> Result<String, StoreError> {
-    let id = format!("sms_{}", ducat_core::ids::random_token(&mut OsRng, 16));
+    let id = super::time_ordered_id("sms_", now_ms);
     sqlx::query(
         "INSERT INTO sms_messages (id, business_id, to_phone, body, reference, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -4,6 +4,7 @@ use super::{int, opt_int, opt_text, text, Store, StoreError, Tx};
 use ducat_core::ids::{BusinessId, TransactionRef, WalletRef};
 use ducat_core::money::{Currency, MinorUnits};
 use sqlx::any::AnyRow;
+use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Party {
@@ -129,6 +130,23 @@ fn from_row(row: &AnyRow) -> Result<TransactionRecord, StoreError> {
     })
 }
 
+/// Records the bank's session id of an outgoing transfer once the bank has paid it.
+pub async fn set_session_id(
+    tx: &mut Tx,
+    transaction_ref: &TransactionRef,
+    session_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE transactions SET session_id = $2 WHERE transaction_ref = $1 AND session_id IS NULL",
+    )
+    .bind(transaction_ref.as_str())
+    .bind(session_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::from_insert)?;
+    Ok(())
+}
+
 pub async fn by_session_id(
     tx: &mut Tx,
     session_id: &str,
@@ -140,6 +158,110 @@ pub async fn by_session_id(
     .fetch_optional(&mut **tx)
     .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+pub async fn of_business_in(
+    tx: &mut Tx,
+    business: &BusinessId,
+    transaction_ref: &TransactionRef,
+) -> Result<Option<TransactionRecord>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE business_id = $1 AND transaction_ref = $2"
+    ))
+    .bind(business.as_str())
+    .bind(transaction_ref.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_external_id(
+    store: &Store,
+    business: &BusinessId,
+    external_id: &str,
+) -> Result<Option<TransactionRecord>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE business_id = $1 AND external_transaction_id = $2"
+    ))
+    .bind(business.as_str())
+    .bind(external_id)
+    .fetch_optional(store.reader())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Filters of the transaction list; `None` filters nothing.
+#[derive(Debug, Clone, Default)]
+pub struct TransactionFilter {
+    pub wallet_ref: Option<String>,
+    pub transaction_ref: Option<String>,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub channel: Option<String>,
+    pub direction: Option<String>,
+    pub status: Option<String>,
+    pub amount: Option<i64>,
+    /// Matched against reference, description, external id and counterparty names and numbers.
+    pub search_term: Option<String>,
+}
+
+/// A page of a business's transactions, newest first, and how many match in all.
+pub async fn list(
+    store: &Store,
+    business: &BusinessId,
+    filter: &TransactionFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<TransactionRecord>, i64), StoreError> {
+    // Every filter is always bound; an absent one compares against a value that matches all.
+    let conditions = "business_id = $1
+        AND ($2 = '' OR wallet_ref = $2)
+        AND ($3 = '' OR transaction_ref = $3)
+        AND created_at >= $4 AND created_at < $5
+        AND ($6 = '' OR channel = $6)
+        AND ($7 = '' OR type = $7)
+        AND ($8 = '' OR status = $8)
+        AND ($9 < 0 OR amount = $9)
+        AND ($10 = '' OR transaction_ref LIKE $10 OR description LIKE $10
+             OR external_transaction_id LIKE $10 OR receiver_account_name LIKE $10
+             OR receiver_account_number LIKE $10 OR source_account_name LIKE $10
+             OR source_account_number LIKE $10 OR session_id LIKE $10)";
+    let search = filter
+        .search_term
+        .as_deref()
+        .map(|term| format!("%{}%", term.replace(['%', '_'], "")))
+        .unwrap_or_default();
+    macro_rules! bind_filters {
+        ($query:expr) => {
+            $query
+                .bind(business.as_str())
+                .bind(filter.wallet_ref.clone().unwrap_or_default())
+                .bind(filter.transaction_ref.clone().unwrap_or_default())
+                .bind(filter.start_ms.unwrap_or(i64::MIN))
+                .bind(filter.end_ms.unwrap_or(i64::MAX))
+                .bind(filter.channel.clone().unwrap_or_default())
+                .bind(filter.direction.clone().unwrap_or_default())
+                .bind(filter.status.clone().unwrap_or_default())
+                .bind(filter.amount.unwrap_or(-1))
+                .bind(search.clone())
+        };
+    }
+    let total: i64 = bind_filters!(sqlx::query(&format!(
+        "SELECT COUNT(*) FROM transactions WHERE {conditions}"
+    )))
+    .fetch_one(store.reader())
+    .await?
+    .get(0);
+    let rows = bind_filters!(sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE {conditions}
+         ORDER BY created_at DESC, transaction_ref DESC LIMIT $11 OFFSET $12"
+    )))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(store.reader())
+    .await?;
+    let records = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok((records, total))
 }
 
 pub async fn of_business(

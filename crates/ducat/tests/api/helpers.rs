@@ -123,6 +123,42 @@ pub struct TestBusiness {
     pub etb_account: String,
 }
 
+/// A second server on the same database, clock and master key: another node of one deployment.
+pub async fn spawn_node(first: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = Config {
+        database_url: first.database_url.clone(),
+        master_key: Some(first.master_key_hex.clone()),
+        master_key_file: dir.path().join("ducat.key"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        run_workers: false,
+        ..Config::default()
+    };
+    let app = App::build(config, Arc::new(first.clock.clone()))
+        .await
+        .expect("the second node builds");
+    let services = app.services().clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        clock: first.clock.clone(),
+        services,
+        database_url: first.database_url.clone(),
+        master_key_hex: first.master_key_hex.clone(),
+        shutdown: Some(shutdown),
+        server: Some(server),
+        // The first node owns the database and drops it.
+        postgres_database: None,
+        _dir: dir,
+    }
+}
+
 pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     spawn_app_with(engine, |_| {}).await
 }
@@ -148,6 +184,8 @@ pub async fn spawn_app_with(
         master_key: Some(master_key_hex.clone()),
         master_key_file: dir.path().join("ducat.key"),
         listen: "127.0.0.1:0".parse().unwrap(),
+        // Tests drive each worker step themselves, so nothing moves behind their back.
+        run_workers: false,
         ..Config::default()
     };
     configure(&mut config);
@@ -328,6 +366,26 @@ impl TestApp {
             answer.body["data"]["available_balance"].clone(),
             answer.body["data"]["legder_balance"].clone(),
         )
+    }
+
+    /// The newest OTP texted to `phone`, read from the sandbox SMS outbox as an integrator would.
+    pub async fn latest_otp(&self, business: &TestBusiness, phone: &str) -> String {
+        let answer = self
+            .get(
+                &format!(
+                    "/sandbox/v1/sms?phone={}&limit=1",
+                    phone.replace('+', "%2B")
+                ),
+                &business.duplo(),
+            )
+            .await;
+        let body = answer.body["data"][0]["body"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an SMS to {phone}: {}", answer.text));
+        body.split_whitespace()
+            .find(|word| word.len() == 6 && word.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or_else(|| panic!("an OTP in {body:?}"))
+            .to_owned()
     }
 
     pub fn clock_now(&self) -> i64 {

@@ -9,5 +9,7 @@ mod cli;
 mod idempotency;
 mod ledger;
 mod operations;
+mod payouts;
 mod sandbox;
+mod sms_delivery;
 mod wallets_and_banks;

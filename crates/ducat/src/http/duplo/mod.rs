@@ -1,5 +1,7 @@
 //! The Duplo face (`/v1`): `Authorization: Bearer dp_…`, the `{data, errors, message}` envelope.
 
+pub mod payouts;
+pub mod transactions;
 pub mod utilities;
 pub mod wallets;
 
@@ -49,6 +51,20 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/v1/merchants/utilities/banks/verify",
             post(utilities::verify_account),
+        )
+        .route("/v1/wallets/v2/transfer", post(payouts::initiate_v2))
+        .route("/v1/wallets/v2/process-transfer", post(payouts::process_v2))
+        .route("/v1/wallets/v2/resend-payout-otp", post(payouts::resend_v2))
+        .route("/v1/recipients/payouts-otp", post(payouts::payout_otp_v1))
+        .route("/v1/wallets/transfer", post(payouts::transfer_v1))
+        .route("/v1/wallets/transactions", get(transactions::list))
+        .route(
+            "/v1/wallets/transactions/{transaction_ref}",
+            get(transactions::by_reference),
+        )
+        .route(
+            "/v1/wallets/transactions/external/{transaction_id}",
+            get(transactions::by_external_id),
         )
         .layer(middleware::from_fn_with_state(
             (state.clone(), Face::Duplo),

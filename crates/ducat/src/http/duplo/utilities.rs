@@ -57,7 +57,6 @@ pub async fn banks(uri: Uri) -> DuploResult {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct VerifyAccountRequest {
     pub business_id: String,
     pub account_number: String,

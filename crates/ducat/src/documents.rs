@@ -1,0 +1,76 @@
+//! The documents integrators parse, built in one place so an API answer and the webhook about
+//! the same transaction can never disagree.
+
+use crate::clock::iso_millis;
+use crate::store::transactions::TransactionRecord;
+use ducat_core::money::MinorUnits;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Duplo's documents carry a 24-hex-digit `_id` (a MongoDB object id); ducat derives a stable
+/// one from the transaction reference.
+pub fn duplo_object_id(seed: &str) -> String {
+    hex::encode(Sha256::digest(seed.as_bytes()))[..24].to_owned()
+}
+
+fn major(record: &TransactionRecord, amount: MinorUnits) -> String {
+    amount.to_major_string(record.currency)
+}
+
+fn party(
+    bank_code: Option<&str>,
+    bank_name: Option<&str>,
+    number: Option<&str>,
+    name: Option<&str>,
+) -> Value {
+    let mut party = json!({
+        "bank_name": bank_name.unwrap_or_default(),
+        "account_name": name.unwrap_or_default(),
+        "account_number": number.unwrap_or_default(),
+    });
+    if let Some(code) = bank_code {
+        party["bank_code"] = json!(code);
+    }
+    party
+}
+
+/// A transaction as Duplo presents it: amounts and balances as decimal strings, dates in ISO
+/// 8601 with milliseconds, as in the verify-transaction document of the specification.
+pub fn duplo_transaction(record: &TransactionRecord) -> Value {
+    let source = &record.source;
+    let receiver = &record.receiver;
+    json!({
+        "_id": duplo_object_id(record.transaction_ref.as_str()),
+        "transaction_ref": record.transaction_ref.as_str(),
+        "business_id": record.business_id.as_str(),
+        "wallet_ref": record.wallet_ref.as_str(),
+        "currency": record.currency.code(),
+        "type": record.direction,
+        "channel": record.channel,
+        "category": record.category,
+        "status": record.status,
+        "amount": major(record, record.amount),
+        "fee_amount": major(record, record.fee_amount),
+        "settled_amount": major(record, record.settled_amount),
+        "new_balance": record.new_balance.map(|balance| major(record, balance)),
+        "description": record.description,
+        "external_transaction_id": record.external_transaction_id,
+        "session_id": record.session_id,
+        "provider_ref_id": record.provider_ref_id,
+        "account_number": record.account_number,
+        "source_details": party(source.bank_code.as_deref(), source.bank_name.as_deref(), source.account_number.as_deref(), source.account_name.as_deref()),
+        "receiver_details": party(receiver.bank_code.as_deref(), receiver.bank_name.as_deref(), receiver.account_number.as_deref(), receiver.account_name.as_deref()),
+        "date": iso_millis(record.created_at),
+        "created_at": iso_millis(record.created_at),
+        "updated_at": iso_millis(record.updated_at),
+        "__v": 0,
+    })
+}
+
+/// The body of a Duplo webhook: the documented envelope around the event.
+pub fn duplo_event_body(event_type: &str, event: Value) -> Value {
+    json!({
+        "data": { "event": event, "event_type": event_type },
+        "message": "A new event just occurred on your account",
+    })
+}

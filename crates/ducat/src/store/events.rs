@@ -1,0 +1,85 @@
+//! Events: appended in the transaction that caused them; read by the webhook deliverer and
+//! the dashboard.
+
+use super::{int, opt_text, text, Store, StoreError, Tx};
+use ducat_core::ids::BusinessId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFace {
+    Duplo,
+    Beqelal,
+}
+
+impl EventFace {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventFace::Duplo => "duplo",
+            EventFace::Beqelal => "beqelal",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: String,
+    pub event_type: String,
+    pub face: String,
+    pub transaction_ref: Option<String>,
+    pub payload: serde_json::Value,
+    pub created_at: i64,
+}
+
+pub async fn append(
+    tx: &mut Tx,
+    business: &BusinessId,
+    face: EventFace,
+    event_type: &str,
+    transaction_ref: Option<&str>,
+    payload: &serde_json::Value,
+    now_ms: i64,
+) -> Result<String, StoreError> {
+    let id = super::time_ordered_id("evt_", now_ms);
+    sqlx::query(
+        "INSERT INTO events (id, business_id, event_type, face, transaction_ref, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(business.as_str())
+    .bind(event_type)
+    .bind(face.as_str())
+    .bind(transaction_ref)
+    .bind(payload.to_string())
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// A transaction's events in the order they happened.
+pub async fn for_transaction(
+    store: &Store,
+    business: &BusinessId,
+    transaction_ref: &str,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, event_type, face, transaction_ref, payload, created_at FROM events
+         WHERE business_id = $1 AND transaction_ref = $2 ORDER BY created_at, id",
+    )
+    .bind(business.as_str())
+    .bind(transaction_ref)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StoredEvent {
+                id: text(row, "id"),
+                event_type: text(row, "event_type"),
+                face: text(row, "face"),
+                transaction_ref: opt_text(row, "transaction_ref"),
+                payload: serde_json::from_str(&text(row, "payload"))
+                    .map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?,
+                created_at: int(row, "created_at"),
+            })
+        })
+        .collect()
+}
