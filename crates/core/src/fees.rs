@@ -22,6 +22,13 @@ pub const DEFAULT_PAYOUT_FEES: FeeSchedule = FeeSchedule {
     cap: Some(MinorUnits(5_000)),
 };
 
+/// ducat's default collection fee (checkouts, virtual accounts): 0.50 %, at most ₦1,000.
+pub const DEFAULT_COLLECTION_FEES: FeeSchedule = FeeSchedule {
+    flat: MinorUnits(0),
+    basis_points: 50,
+    cap: Some(MinorUnits(100_000)),
+};
+
 impl FeeSchedule {
     pub fn fee_for(&self, amount: MinorUnits) -> MinorUnits {
         let amount = i128::from(amount.get().max(0));

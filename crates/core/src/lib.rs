@@ -5,6 +5,7 @@
 //! bank directory, and the state machines of each transaction kind.
 
 pub mod banks;
+pub mod checkout;
 pub mod fees;
 pub mod ids;
 pub mod ledger;

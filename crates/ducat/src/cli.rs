@@ -1,12 +1,15 @@
-//! The command line: `serve`, `migrate`, `ledger check`, `business create|set`.
+//! The command line: `serve`, `migrate`, `ledger check`,
+//! `business create|set|keys|new-key|revoke-key`.
 
-use crate::clock::SystemClock;
+use crate::clock::{iso_millis, SystemClock};
 use crate::config::Config;
 use crate::services::businesses::{CreatedBusiness, NewBusiness, PreferenceInput};
-use crate::store::businesses::Mode;
+use crate::services::AppError;
+use crate::store::businesses::{self, CredentialKind, CredentialRecord, Mode};
 use crate::{App, StartError};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ducat_core::ids::BusinessId;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -61,6 +64,53 @@ pub enum BusinessCommand {
     Create(CreateArgs),
     /// Change a business's preferences.
     Set(SetArgs),
+    /// List a business's API credentials (key prefixes only; full keys are never stored).
+    Keys(KeysArgs),
+    /// Issue a new API credential and print its key, this once.
+    NewKey(NewKeyArgs),
+    /// Revoke an API credential: calls with its key are refused from then on.
+    RevokeKey(RevokeKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    pub business_id: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyKind {
+    /// A Duplo secret key (`Authorization: Bearer dp_…`).
+    Duplo,
+    /// A Beqelal `app-id` + `api-key` pair.
+    Beqelal,
+}
+
+impl From<KeyKind> for CredentialKind {
+    fn from(kind: KeyKind) -> CredentialKind {
+        match kind {
+            KeyKind::Duplo => CredentialKind::DuploSecret,
+            KeyKind::Beqelal => CredentialKind::Beqelal,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct NewKeyArgs {
+    pub business_id: String,
+    #[arg(long, value_enum)]
+    pub kind: KeyKind,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeKeyArgs {
+    pub business_id: String,
+    pub credential_id: String,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +199,11 @@ pub async fn run(cli: Cli) -> Result<i32, StartError> {
         Command::Ledger(LedgerCommand::Check) => ledger_check(config).await,
         Command::Business(BusinessCommand::Create(args)) => business_create(config, args).await,
         Command::Business(BusinessCommand::Set(args)) => business_set(config, args).await,
+        Command::Business(BusinessCommand::Keys(args)) => business_keys(config, args).await,
+        Command::Business(BusinessCommand::NewKey(args)) => business_new_key(config, args).await,
+        Command::Business(BusinessCommand::RevokeKey(args)) => {
+            business_revoke_key(config, args).await
+        }
     }
 }
 
@@ -335,6 +390,212 @@ async fn business_set(config: Config, args: SetArgs) -> Result<i32, StartError> 
             Ok(0)
         }
         Err(error) => Ok(fail(&error.to_string())),
+    }
+}
+
+fn parse_business_id(text: &str) -> Result<BusinessId, i32> {
+    BusinessId::parse(text).ok_or_else(|| fail(&format!("{text:?} is not a business id (a UUID)")))
+}
+
+/// One credential as `business keys --json` prints it.
+#[derive(Debug, Serialize)]
+struct CredentialSummary {
+    id: String,
+    kind: &'static str,
+    mode: &'static str,
+    app_id: Option<String>,
+    key_prefix: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+    status: &'static str,
+}
+
+impl From<&CredentialRecord> for CredentialSummary {
+    fn from(credential: &CredentialRecord) -> Self {
+        CredentialSummary {
+            id: credential.id.clone(),
+            kind: credential.kind.as_str(),
+            mode: credential.mode.as_str(),
+            app_id: credential.app_id.clone(),
+            key_prefix: credential.key_prefix.clone(),
+            created_at: iso_millis(credential.created_at),
+            last_used_at: credential.last_used_at.map(iso_millis),
+            revoked_at: credential.revoked_at.map(iso_millis),
+            status: if credential.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            },
+        }
+    }
+}
+
+async fn business_keys(config: Config, args: KeysArgs) -> Result<i32, StartError> {
+    let business_id = match parse_business_id(&args.business_id) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let services = app.services();
+    let listed = match services.business(&business_id).await {
+        Ok(_) => businesses::list_credentials(&services.store, &business_id)
+            .await
+            .map_err(AppError::from),
+        Err(error) => Err(error),
+    };
+    services.store.close().await;
+    let credentials: Vec<CredentialSummary> = match listed {
+        Ok(records) => records.iter().map(CredentialSummary::from).collect(),
+        Err(error) => return Ok(fail(&error.to_string())),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&credentials).unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    // Every row has the same number of fields ("-" for an absent value) so the listing can
+    // be cut and awked.
+    println!(
+        "{:<21}  {:<12}  {:<4}  {:<20}  {:<12}  {:<24}  {:<24}  revoked_at",
+        "id", "kind", "mode", "app_id", "key_prefix", "created_at", "last_used_at"
+    );
+    for c in &credentials {
+        println!(
+            "{:<21}  {:<12}  {:<4}  {:<20}  {:<12}  {:<24}  {:<24}  {}",
+            c.id,
+            c.kind,
+            c.mode,
+            c.app_id.as_deref().unwrap_or("-"),
+            c.key_prefix,
+            c.created_at,
+            c.last_used_at.as_deref().unwrap_or("-"),
+            c.revoked_at.as_deref().unwrap_or("active"),
+        );
+    }
+    Ok(0)
+}
+
+/// A freshly issued credential as `business new-key` prints it: the key is shown this once.
+#[derive(Debug, Serialize)]
+struct NewCredential {
+    credential_id: String,
+    business_id: String,
+    kind: &'static str,
+    mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<String>,
+}
+
+async fn business_new_key(config: Config, args: NewKeyArgs) -> Result<i32, StartError> {
+    let business_id = match parse_business_id(&args.business_id) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let kind = CredentialKind::from(args.kind);
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let services = app.services();
+    // The foreign key would refuse an unknown business too, but only as an internal error;
+    // checking first names the problem.
+    let issued = match services.business(&business_id).await {
+        Ok(_) => services.issue_credential(&business_id, kind).await,
+        Err(error) => Err(error),
+    };
+    services.store.close().await;
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(error) => return Ok(fail(&error.to_string())),
+    };
+    let key = issued.key.expose().to_owned();
+    let (secret_key, api_key) = match kind {
+        CredentialKind::DuploSecret => (Some(key), None),
+        CredentialKind::Beqelal => (None, Some(key)),
+    };
+    let printed = NewCredential {
+        credential_id: issued.record.id,
+        business_id: business_id.to_string(),
+        kind: kind.as_str(),
+        mode: issued.record.mode.as_str(),
+        secret_key,
+        app_id: issued.app_id,
+        api_key,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&printed).unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    println!("credential_id       {}", printed.credential_id);
+    println!("business_id         {}", printed.business_id);
+    println!("kind                {}", printed.kind);
+    println!("mode                {}", printed.mode);
+    if let Some(secret_key) = &printed.secret_key {
+        println!("secret_key          {secret_key}");
+    }
+    if let Some(app_id) = &printed.app_id {
+        println!("app_id              {app_id}");
+    }
+    if let Some(api_key) = &printed.api_key {
+        println!("api_key             {api_key}");
+    }
+    Ok(0)
+}
+
+async fn business_revoke_key(config: Config, args: RevokeKeyArgs) -> Result<i32, StartError> {
+    let business_id = match parse_business_id(&args.business_id) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let services = app.services();
+    let message = match services.business(&business_id).await {
+        Err(error) => Some(error.to_string()),
+        Ok(_) => match services
+            .revoke_credential(&business_id, &args.credential_id)
+            .await
+        {
+            Ok(()) => None,
+            Err(AppError::NotFound(_)) => {
+                Some(why_not_revoked(services, &business_id, &args.credential_id).await)
+            }
+            Err(error) => Some(error.to_string()),
+        },
+    };
+    services.store.close().await;
+    match message {
+        None => {
+            println!("credential {} of {business_id} revoked", args.credential_id);
+            Ok(0)
+        }
+        Some(message) => Ok(fail(&message)),
+    }
+}
+
+/// The service answers "no active credential" both for an unknown id and for one already
+/// revoked; the operator is better served by knowing which, and since when.
+async fn why_not_revoked(
+    services: &crate::services::Services,
+    business_id: &BusinessId,
+    credential_id: &str,
+) -> String {
+    let known = match businesses::list_credentials(&services.store, business_id).await {
+        Ok(all) => all.into_iter().find(|c| c.id == credential_id),
+        Err(error) => return error.to_string(),
+    };
+    match known.and_then(|c| c.revoked_at) {
+        Some(at) => format!(
+            "credential {credential_id} was already revoked at {}",
+            iso_millis(at)
+        ),
+        None => format!("business {business_id} has no credential {credential_id}"),
     }
 }
 

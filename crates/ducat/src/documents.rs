@@ -74,3 +74,72 @@ pub fn duplo_event_body(event_type: &str, event: Value) -> Value {
         "message": "A new event just occurred on your account",
     })
 }
+
+fn three_fields(party: &crate::store::transactions::Party) -> Value {
+    json!({
+        "bank_name": party.bank_name.as_deref().unwrap_or_default(),
+        "account_name": party.account_name.as_deref().unwrap_or_default(),
+        "account_number": party.account_number.as_deref().unwrap_or_default(),
+    })
+}
+
+/// The paid checkout's transaction exactly as Duplo's verify-transaction document has it:
+/// the same keys, the same JSON types (amounts and balances as strings, `__v` a number).
+pub fn duplo_checkout_transaction(record: &TransactionRecord) -> Value {
+    let account_ref = record.account_ref.as_deref().unwrap_or_default();
+    json!({
+        "source_details": three_fields(&record.source),
+        "receiver_details": three_fields(&record.receiver),
+        "_id": duplo_object_id(record.transaction_ref.as_str()),
+        "currency": record.currency.code(),
+        "created_at": iso_millis(record.created_at),
+        "updated_at": iso_millis(record.updated_at),
+        "new_balance": major(record, record.new_balance.unwrap_or_default()),
+        "account_number": record.account_number.as_deref().unwrap_or_default(),
+        "session_id": record.session_id.as_deref().unwrap_or_default(),
+        "provider_ref_id": record.provider_ref_id.as_deref().unwrap_or_default(),
+        "type": record.direction,
+        "channel": record.channel,
+        "description": record.description,
+        "business_id": record.business_id.as_str(),
+        "account": duplo_object_id(account_ref),
+        "account_ref": account_ref,
+        "wallet_ref": record.wallet_ref.as_str(),
+        "status": record.status,
+        "transaction_ref": record.transaction_ref.as_str(),
+        "fee_amount": major(record, record.fee_amount),
+        "settled_amount": major(record, record.settled_amount),
+        "amount": major(record, record.amount),
+        "date": iso_millis(record.created_at),
+        "category": record.category,
+        "multiple_source_details": [],
+        "__v": 0,
+    })
+}
+
+/// The `event` of an `ACCOUNT_INFLOW` webhook, with the fields Duplo documents.
+pub fn duplo_inflow_event(record: &TransactionRecord, metadata: &Value) -> Value {
+    json!({
+        "currency": record.currency.code(),
+        "new_balance": record.new_balance.map(|balance| major(record, balance)),
+        "account_number": record.account_number,
+        "session_id": record.session_id,
+        "provider_ref_id": record.provider_ref_id,
+        "type": record.direction,
+        "channel": record.channel,
+        "description": record.description,
+        "business_id": record.business_id.as_str(),
+        "account_ref": record.account_ref,
+        "wallet_ref": record.wallet_ref.as_str(),
+        "status": record.status,
+        "transaction_ref": record.transaction_ref.as_str(),
+        "fee_amount": major(record, record.fee_amount),
+        "settled_amount": major(record, record.settled_amount),
+        "amount": major(record, record.amount),
+        "source_details": three_fields(&record.source),
+        "receiver_details": three_fields(&record.receiver),
+        "date": iso_millis(record.created_at),
+        "category": record.category,
+        "metadata": metadata,
+    })
+}

@@ -159,6 +159,7 @@ impl Services {
                 ip_allowlist: String::new(),
                 payout_fees: ducat_core::fees::DEFAULT_PAYOUT_FEES,
                 payout_otp_enabled: true,
+                collection_fees: ducat_core::fees::DEFAULT_COLLECTION_FEES,
                 created_at: now,
             },
         )
@@ -248,15 +249,17 @@ impl Services {
         Ok(wallet)
     }
 
+    /// Issues a new credential in the business's own mode: a test business has only test keys
+    /// and a live one only live keys, so no key can reach across modes.
     pub async fn issue_credential(
         &self,
         business_id: &BusinessId,
         kind: CredentialKind,
-        mode: Mode,
     ) -> Result<IssuedCredential, AppError> {
+        let business = self.business(business_id).await?;
         let mut tx = self.store.begin().await?;
         let issued = self
-            .issue_credential_in(&mut tx, business_id, kind, mode)
+            .issue_credential_in(&mut tx, business_id, kind, business.mode)
             .await?;
         tx.commit().await?;
         Ok(issued)

@@ -225,6 +225,7 @@ impl Services {
                 session_id: None,
                 provider_ref_id: None,
                 account_number: Some(wallet.account_number.clone()),
+                account_ref: None,
                 source: Party {
                     bank_code: Some(wallet.bank_code.clone()),
                     bank_name: Some(wallet.bank_name.clone()),

@@ -45,12 +45,14 @@ pub struct BusinessRecord {
     pub ip_allowlist: String,
     pub payout_fees: FeeSchedule,
     pub payout_otp_enabled: bool,
+    pub collection_fees: FeeSchedule,
     pub created_at: i64,
 }
 
 const BUSINESS_COLUMNS: &str = "b.id, b.name, b.email, b.mode, b.otp_phone, b.webhook_url, \
      b.webhook_secret_enc, b.verify_hash, b.ip_allowlist, b.payout_fee_flat, b.payout_fee_bps, \
-     b.payout_fee_cap, b.payout_otp_enabled, b.created_at";
+     b.payout_fee_cap, b.payout_otp_enabled, b.collection_fee_flat, b.collection_fee_bps, \
+     b.collection_fee_cap, b.created_at";
 
 fn business_from_row(row: &AnyRow) -> Result<BusinessRecord, StoreError> {
     Ok(BusinessRecord {
@@ -70,6 +72,12 @@ fn business_from_row(row: &AnyRow) -> Result<BusinessRecord, StoreError> {
             cap: opt_int(row, "payout_fee_cap").map(MinorUnits),
         },
         payout_otp_enabled: int(row, "payout_otp_enabled") == 1,
+        collection_fees: FeeSchedule {
+            flat: MinorUnits(int(row, "collection_fee_flat")),
+            basis_points: u32::try_from(int(row, "collection_fee_bps"))
+                .map_err(|_| StoreError::Corrupt("collection_fee_bps out of range".into()))?,
+            cap: opt_int(row, "collection_fee_cap").map(MinorUnits),
+        },
         created_at: int(row, "created_at"),
     })
 }
@@ -78,8 +86,9 @@ pub async fn insert_business(tx: &mut Tx, business: &BusinessRecord) -> Result<(
     sqlx::query(
         "INSERT INTO businesses (id, name, email, mode, otp_phone, webhook_url, webhook_secret_enc,
                                  verify_hash, ip_allowlist, created_at, updated_at, payout_fee_flat,
-                                 payout_fee_bps, payout_fee_cap, payout_otp_enabled)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)",
+                                 payout_fee_bps, payout_fee_cap, payout_otp_enabled,
+                                 collection_fee_flat, collection_fee_bps, collection_fee_cap)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(business.id.as_str())
     .bind(&business.name)
@@ -95,6 +104,9 @@ pub async fn insert_business(tx: &mut Tx, business: &BusinessRecord) -> Result<(
     .bind(i64::from(business.payout_fees.basis_points))
     .bind(business.payout_fees.cap.map(MinorUnits::get))
     .bind(i64::from(business.payout_otp_enabled))
+    .bind(business.collection_fees.flat.get())
+    .bind(i64::from(business.collection_fees.basis_points))
+    .bind(business.collection_fees.cap.map(MinorUnits::get))
     .execute(&mut **tx)
     .await
     .map_err(StoreError::from_insert)?;

@@ -9,12 +9,15 @@
 //! WAL mode, never wait for the writer. PostgreSQL uses one pool for both.
 
 pub mod businesses;
+pub mod checkouts;
 pub mod events;
 pub mod idempotency;
+pub mod inbound;
 pub mod ledger;
 pub mod payouts;
 pub mod sms;
 pub mod transactions;
+pub mod virtual_accounts;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};

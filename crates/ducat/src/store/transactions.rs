@@ -34,6 +34,8 @@ pub struct TransactionRecord {
     pub session_id: Option<String>,
     pub provider_ref_id: Option<String>,
     pub account_number: Option<String>,
+    /// The checkout's or virtual account's `act_…` a credit arrived through.
+    pub account_ref: Option<String>,
     pub source: Party,
     pub receiver: Party,
     pub created_at: i64,
@@ -43,13 +45,14 @@ pub struct TransactionRecord {
 const COLUMNS: &str = "transaction_ref, business_id, wallet_ref, currency, type, channel, category, status, \
     amount, fee_amount, settled_amount, new_balance, description, external_transaction_id, session_id, \
     provider_ref_id, account_number, source_bank_name, source_account_number, source_account_name, \
-    receiver_bank_code, receiver_bank_name, receiver_account_number, receiver_account_name, created_at, updated_at";
+    receiver_bank_code, receiver_bank_name, receiver_account_number, receiver_account_name, created_at, updated_at, \
+    account_ref";
 
 pub async fn insert(tx: &mut Tx, t: &TransactionRecord) -> Result<(), StoreError> {
     sqlx::query(&format!(
         "INSERT INTO transactions ({COLUMNS}) VALUES
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-          $21, $22, $23, $24, $25, $26)"
+          $21, $22, $23, $24, $25, $26, $27)"
     ))
     .bind(t.transaction_ref.as_str())
     .bind(t.business_id.as_str())
@@ -77,6 +80,7 @@ pub async fn insert(tx: &mut Tx, t: &TransactionRecord) -> Result<(), StoreError
     .bind(&t.receiver.account_name)
     .bind(t.created_at)
     .bind(t.updated_at)
+    .bind(&t.account_ref)
     .execute(&mut **tx)
     .await
     .map_err(StoreError::from_insert)?;
@@ -113,6 +117,7 @@ fn from_row(row: &AnyRow) -> Result<TransactionRecord, StoreError> {
         session_id: opt_text(row, "session_id"),
         provider_ref_id: opt_text(row, "provider_ref_id"),
         account_number: opt_text(row, "account_number"),
+        account_ref: opt_text(row, "account_ref"),
         source: Party {
             bank_code: None,
             bank_name: opt_text(row, "source_bank_name"),

@@ -11,6 +11,7 @@ use std::time::Duration;
 both_engines!(
     business_create_prints_working_credentials,
     business_set_changes_preferences_and_refuses_bad_values,
+    business_keys_are_listed_issued_and_revoked,
     ledger_check_exits_zero_when_clean_and_names_what_is_broken,
     serve_prints_the_demo_business_once_and_stops_gracefully,
 );
@@ -247,6 +248,175 @@ async fn business_set_changes_preferences_and_refuses_bad_values(engine: Engine)
         Some("+2348099999999"),
         "failed calls changed nothing"
     );
+    app.finish().await;
+}
+
+/// The value printed on a `name   value` line of the command's text output.
+fn field<'a>(printed: &'a str, name: &str) -> &'a str {
+    printed
+        .lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once(char::is_whitespace)?;
+            (key == name).then(|| value.trim())
+        })
+        .unwrap_or_else(|| panic!("a {name} line in {printed}"))
+}
+
+async fn business_keys_are_listed_issued_and_revoked(engine: Engine) {
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    let run = |args: &[&str]| ducat(&app.database_url, &app.master_key_hex, args);
+    let list = || {
+        let output = run(&["business", "keys", &business.id, "--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let printed = stdout(&output);
+        assert!(
+            !printed.contains(&business.secret_key) && !printed.contains(&business.api_key),
+            "full keys are never printed: {printed}"
+        );
+        let keys: Value = serde_json::from_str(&printed).expect("JSON on stdout");
+        keys.as_array().expect("a JSON array").clone()
+    };
+    let balance_path = format!(
+        "/v1/wallets/balance/{}?business_id={}",
+        business.ngn_wallet, business.id
+    );
+    // The test server's clock stands still, so times it stamps are known exactly.
+    let start = "2025-11-22T08:00:00.000Z";
+
+    let keys = list();
+    assert_eq!(keys.len(), 2, "{keys:#?}");
+    let original_duplo = keys.iter().find(|k| k["kind"] == "duplo_secret").unwrap();
+    let original_beqelal = keys.iter().find(|k| k["kind"] == "beqelal").unwrap();
+    assert_eq!(original_duplo["key_prefix"], business.secret_key[..12]);
+    assert_eq!(original_duplo["app_id"], Value::Null);
+    assert_eq!(original_beqelal["key_prefix"], business.api_key[..12]);
+    assert_eq!(original_beqelal["app_id"], business.app_id);
+    for key in &keys {
+        assert_eq!(key["mode"], "test");
+        assert_eq!(key["status"], "active");
+        assert_eq!(key["revoked_at"], Value::Null);
+        assert_eq!(key["last_used_at"], Value::Null);
+        assert_eq!(key["created_at"], start);
+        assert!(key["id"].as_str().unwrap().starts_with("cred_"));
+    }
+    let original_duplo_id = original_duplo["id"].as_str().unwrap().to_owned();
+
+    let text = run(&["business", "keys", &business.id]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = stdout(&text);
+    assert!(text.starts_with("id "), "{text}");
+    assert_eq!(text.lines().filter(|l| l.ends_with(" active")).count(), 2);
+    assert!(text.contains(&original_duplo_id), "{text}");
+    assert!(!text.contains(&business.secret_key), "{text}");
+
+    let duplo = run(&[
+        "business",
+        "new-key",
+        &business.id,
+        "--kind",
+        "duplo",
+        "--json",
+    ]);
+    assert!(duplo.status.success(), "{}", stderr(&duplo));
+    let duplo: Value = serde_json::from_str(&stdout(&duplo)).expect("JSON on stdout");
+    let new_secret = duplo["secret_key"].as_str().unwrap().to_owned();
+    assert!(new_secret.starts_with("dp_test_"), "{duplo}");
+    assert!(duplo["credential_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("cred_"));
+    assert_eq!(duplo["kind"], "duplo_secret");
+    assert!(duplo.get("api_key").is_none(), "{duplo}");
+    let new_duplo = Auth::Bearer(new_secret.clone());
+    let answer = app.get(&balance_path, &new_duplo).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+
+    let beqelal = run(&["business", "new-key", &business.id, "--kind", "beqelal"]);
+    assert!(beqelal.status.success(), "{}", stderr(&beqelal));
+    let printed = stdout(&beqelal);
+    assert!(field(&printed, "credential_id").starts_with("cred_"));
+    assert_eq!(field(&printed, "kind"), "beqelal");
+    let new_pair = Auth::Beqelal {
+        app_id: field(&printed, "app_id").to_owned(),
+        api_key: field(&printed, "api_key").to_owned(),
+    };
+    assert!(field(&printed, "api_key").starts_with("bq_test_"));
+    let answer = app.get("/api/v1/list/banks", &new_pair).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+
+    // The original key works until it is revoked, and its use is recorded.
+    let answer = app.get(&balance_path, &business.duplo()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let revoke = run(&["business", "revoke-key", &business.id, &original_duplo_id]);
+    assert!(revoke.status.success(), "{}", stderr(&revoke));
+    assert!(stdout(&revoke).contains("revoked"), "{}", stdout(&revoke));
+    let message = assert_duplo_error(&app.get(&balance_path, &business.duplo()).await, 401);
+    assert!(message.contains("revoked"), "{message}");
+    let answer = app.get(&balance_path, &new_duplo).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let answer = app.get("/api/v1/list/banks", &business.beqelal()).await;
+    assert_eq!(answer.status, StatusCode::OK, "only the revoked key stops");
+
+    let keys = list();
+    assert_eq!(keys.len(), 4, "{keys:#?}");
+    for key in &keys {
+        if key["id"] == original_duplo_id.as_str() {
+            assert_eq!(key["status"], "revoked");
+            assert!(key["revoked_at"].as_str().unwrap().ends_with('Z'), "{key}");
+            assert_eq!(key["last_used_at"], start);
+        } else {
+            assert_eq!(key["status"], "active", "{key}");
+            assert_eq!(key["revoked_at"], Value::Null);
+        }
+    }
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k["key_prefix"] == new_secret[..12])
+            .count(),
+        1
+    );
+
+    let again = run(&["business", "revoke-key", &business.id, &original_duplo_id]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already revoked"),
+        "{}",
+        stderr(&again)
+    );
+    let unknown = run(&[
+        "business",
+        "revoke-key",
+        &business.id,
+        "cred_doesnotexist000",
+    ]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no credential cred_doesnotexist000"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let nobody = "00000000-0000-4000-8000-000000000000";
+    for args in [
+        vec!["business", "keys", nobody],
+        vec!["business", "new-key", nobody, "--kind", "duplo"],
+        vec!["business", "revoke-key", nobody, &original_duplo_id],
+    ] {
+        let output = run(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&output).contains("no business"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let malformed = run(&["business", "new-key", "not-a-uuid", "--kind", "duplo"]);
+    assert_eq!(malformed.status.code(), Some(1));
+    assert!(stderr(&malformed).contains("not a business id"));
+    assert_eq!(list().len(), 4, "failed calls issued nothing");
     app.finish().await;
 }
 
