@@ -57,7 +57,19 @@ fn spawn_payout_workers(services: &Services, stop: &watch::Receiver<bool>) -> Ve
             },
         )
     };
-    vec![sweeper, dispatcher]
+    let checkout_expiry = {
+        let services = services.clone();
+        spawn_periodic(
+            "checkout-expiry",
+            Duration::from_secs(5),
+            stop.clone(),
+            move || {
+                let services = services.clone();
+                async move { services.expire_checkouts().await.map(|_| ()) }
+            },
+        )
+    };
+    vec![sweeper, dispatcher, checkout_expiry]
 }
 
 /// The SMS port's worker, on nodes that run workers: with a gateway configured it sends what is

@@ -6,6 +6,7 @@ pub mod beqelal;
 pub mod body;
 pub mod duplo;
 pub mod face;
+pub mod hosted;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(beqelal::router(state.clone()))
         .merge(sandbox::router(state.clone()))
         .merge(ops::router())
+        .merge(hosted::router())
         .fallback(face::not_found)
         .method_not_allowed_fallback(face::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

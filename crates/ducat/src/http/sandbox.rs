@@ -143,6 +143,8 @@ pub struct TransferOutcome {
     pub session_id: String,
     pub status: String,
     pub transaction_ref: Option<String>,
+    /// Why the money went back to the sender, when it did.
+    pub reason: Option<String>,
     pub duplicate: bool,
 }
 
@@ -193,6 +195,7 @@ pub async fn inbound_transfer(
             session_id: outcome.session_id,
             status: outcome.status,
             transaction_ref: outcome.transaction_ref,
+            reason: outcome.reason,
             duplicate: outcome.duplicate,
         },
         "Transfer delivered",

@@ -6,7 +6,6 @@ use crate::store::businesses::{
     self, BusinessRecord, CredentialKind, CredentialRecord, Mode, PreferenceChanges, WalletRecord,
 };
 use crate::store::{ledger, StoreError};
-use ducat_core::banks;
 use ducat_core::ids::{BusinessId, WalletRef};
 use ducat_core::money::Currency;
 use ducat_core::phone::PhoneNumber;
@@ -219,21 +218,7 @@ impl Services {
         currency: Currency,
         now: i64,
     ) -> Result<WalletRecord, AppError> {
-        let bank = banks::house_bank(currency);
-        // A freshly drawn number can collide with an existing one; the unique index tells us,
-        // but inside one transaction a failed insert poisons PostgreSQL's transaction, so
-        // check first (the single writer makes the check and the insert atomic on SQLite, and
-        // the unique index still guards PostgreSQL).
-        let mut account_number = banks::generate_account_number(bank, &mut OsRng);
-        for _ in 0..8 {
-            if businesses::wallet_by_account_number(tx, &account_number)
-                .await?
-                .is_none()
-            {
-                break;
-            }
-            account_number = banks::generate_account_number(bank, &mut OsRng);
-        }
+        let (bank, account_number) = self.allocate_account_number(tx, currency).await?;
         let wallet = WalletRecord {
             wallet_ref: WalletRef::generate(&mut OsRng),
             business_id: business_id.clone(),

@@ -387,7 +387,7 @@ impl Services {
         Ok(outcome)
     }
 
-    async fn wallet(
+    pub(super) async fn wallet(
         &self,
         business_id: &BusinessId,
         currency: Currency,

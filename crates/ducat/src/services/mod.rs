@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod businesses;
+pub mod checkouts;
 pub mod inflows;
 pub mod payouts;
 

@@ -355,6 +355,41 @@ pub async fn check(store: &Store) -> Result<Vec<Violation>, StoreError> {
         }
     }
 
+    let rows = sqlx::query(
+        "SELECT account_key, balance FROM ledger_accounts WHERE kind = 'suspense' AND balance <> 0",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        violations.push(Violation {
+            invariant: "suspense is empty: every unmatched transfer was returned",
+            detail: format!(
+                "{} holds {}",
+                text(&row, "account_key"),
+                int(&row, "balance")
+            ),
+        });
+    }
+
+    let rows = sqlx::query(
+        "SELECT c.checkout_reference, c.amount_to_pay, t.amount AS paid
+         FROM checkouts c LEFT JOIN transactions t ON t.transaction_ref = c.paid_transaction_ref
+         WHERE c.status = 'successful' AND (t.transaction_ref IS NULL OR t.amount <> c.amount_to_pay OR t.status <> 'successful')",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        violations.push(Violation {
+            invariant: "every paid checkout was paid exactly its amount",
+            detail: format!(
+                "{} expected {} but its payment is {:?}",
+                text(&row, "checkout_reference"),
+                int(&row, "amount_to_pay"),
+                row.get::<Option<i64>, _>("paid")
+            ),
+        });
+    }
+
     tx.rollback().await?;
     Ok(violations)
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod authentication;
 mod bad_input;
+mod checkouts;
 mod cli;
 mod idempotency;
 mod ledger;

@@ -1,9 +1,12 @@
 //! The Duplo face (`/v1`): `Authorization: Bearer dp_…`, the `{data, errors, message}` envelope.
 
+pub mod checkout;
 pub mod payouts;
 pub mod transactions;
 pub mod utilities;
+pub mod virtual_accounts;
 pub mod wallets;
+pub mod webhooks;
 
 use super::face::Face;
 use super::{client_ip, idempotency, AppState};
@@ -47,6 +50,22 @@ pub fn ok<T: Serialize>(data: T, message: &str) -> DuploResult {
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/wallets/balance/{wallet_ref}", get(wallets::balance))
+        .route("/v1/checkout/", post(checkout::create))
+        .route("/v1/checkout", post(checkout::create))
+        .route(
+            "/v1/checkout/verify-transaction/{checkout_reference}",
+            get(checkout::verify),
+        )
+        .route("/v1/checkout/{checkout_reference}", get(checkout::get_one))
+        .route(
+            "/v1/virtual-accounts",
+            post(virtual_accounts::create).get(virtual_accounts::list),
+        )
+        .route(
+            "/v1/virtual-accounts/{account_ref}",
+            get(virtual_accounts::get_one),
+        )
+        .route("/v1/merchants/businesses/webhook", post(webhooks::register))
         .route("/v1/merchants/utilities/banks/list", get(utilities::banks))
         .route(
             "/v1/merchants/utilities/banks/verify",
