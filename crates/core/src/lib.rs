@@ -6,6 +6,7 @@
 
 pub mod banks;
 pub mod checkout;
+pub mod direct_payment;
 pub mod fees;
 pub mod ids;
 pub mod ledger;

@@ -143,3 +143,71 @@ pub fn duplo_inflow_event(record: &TransactionRecord, metadata: &Value) -> Value
         "metadata": metadata,
     })
 }
+
+/// A JSON number for an amount in major units: exact for every amount ducat accepts
+/// (well below 2^53 minor units), printed in its shortest form (`1200`, `1200.5`).
+pub fn major_number(
+    amount: MinorUnits,
+    currency: ducat_core::money::Currency,
+) -> serde_json::Number {
+    let text = amount.to_major_string(currency);
+    text.parse::<i64>()
+        .map(serde_json::Number::from)
+        .ok()
+        .or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+        })
+        .unwrap_or_else(|| serde_json::Number::from(0))
+}
+
+/// A direct payment exactly as Beqelal's authorize answer documents it.
+pub fn beqelal_payment(
+    payment: &crate::store::direct_payments::DirectPaymentRecord,
+    business: &crate::store::businesses::BusinessRecord,
+) -> Value {
+    use ducat_core::direct_payment::DirectPaymentStatus;
+    let (status_code, message, detail) = match payment.payment.status {
+        DirectPaymentStatus::Processed => (
+            200,
+            "SUCCESS",
+            "Operation Completed Successfully".to_owned(),
+        ),
+        DirectPaymentStatus::Failed => (
+            400,
+            "FAILED",
+            format!(
+                "The transaction failed: {}.",
+                payment
+                    .failure_reason
+                    .as_deref()
+                    .unwrap_or("the institution declined the payment")
+            ),
+        ),
+        DirectPaymentStatus::AwaitingAuthorization => (
+            202,
+            "PENDING",
+            "Awaiting authorization by the customer".to_owned(),
+        ),
+    };
+    let digits = |phone: &str| phone.trim_start_matches('+').to_owned();
+    json!({
+        "id": payment.reference,
+        "bank_name": payment.institution_name,
+        "merchant": business.name,
+        "merchant_phone": business.otp_phone.as_deref().map(digits).unwrap_or_default(),
+        "phone": digits(&payment.customer_phone),
+        "account_no": payment.account,
+        "amount": major_number(payment.amount, payment.currency),
+        "fee": major_number(payment.fee, payment.currency),
+        "total_amount": major_number(payment.amount, payment.currency),
+        "process": "Direct Payment(API)",
+        "description": payment.reason.as_deref().unwrap_or("Direct Payment(API)"),
+        "updated_at": crate::clock::iso_micros_naive(payment.updated_at),
+        "status": payment.payment.status.as_str(),
+        "status_code": status_code,
+        "message": message,
+        "detail": detail,
+    })
+}

@@ -69,7 +69,19 @@ fn spawn_payout_workers(services: &Services, stop: &watch::Receiver<bool>) -> Ve
             },
         )
     };
-    vec![sweeper, dispatcher, checkout_expiry]
+    let direct_payments = {
+        let services = services.clone();
+        spawn_periodic(
+            "direct-payments",
+            Duration::from_secs(1),
+            stop.clone(),
+            move || {
+                let services = services.clone();
+                async move { services.settle_due_direct_payments().await.map(|_| ()) }
+            },
+        )
+    };
+    vec![sweeper, dispatcher, checkout_expiry, direct_payments]
 }
 
 /// The SMS port's worker, on nodes that run workers: with a gateway configured it sends what is

@@ -57,7 +57,7 @@ fn duplo(error: &AppError) -> Response {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) | AppError::IpNotAllowed(_) => StatusCode::FORBIDDEN,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Conflict(_) | AppError::Refused { .. } => StatusCode::CONFLICT,
         AppError::InsufficientFunds(_) | AppError::Unprocessable(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
@@ -83,6 +83,7 @@ fn duplo(error: &AppError) -> Response {
         | AppError::Conflict(m)
         | AppError::InsufficientFunds(m)
         | AppError::Unprocessable(m)
+        | AppError::Refused { detail: m, .. }
         | AppError::Unavailable(m)
         | AppError::PayloadTooLarge(m)
         | AppError::UnsupportedMediaType(m) => duplo_envelope(status, json!({}), m),
@@ -126,6 +127,9 @@ fn beqelal(error: &AppError) -> Response {
         AppError::Conflict(m) => beqelal_error(StatusCode::CONFLICT, "409", "DUPLICATE_REQUEST", m),
         AppError::InsufficientFunds(m) => {
             beqelal_error(StatusCode::BAD_REQUEST, "422", "INSUFFICIENT_BALANCE", m)
+        }
+        AppError::Refused { code, name, detail } => {
+            beqelal_error(StatusCode::BAD_REQUEST, code, name, detail)
         }
         AppError::Unprocessable(m) => {
             beqelal_error(StatusCode::UNPROCESSABLE_ENTITY, "422", "UNPROCESSABLE", m)

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod businesses;
 pub mod checkouts;
+pub mod direct_payments;
 pub mod inflows;
 pub mod payouts;
 
@@ -65,6 +66,14 @@ pub enum AppError {
     InsufficientFunds(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Refused for a reason a face has its own code for (Beqelal's `450 INVALID_OTP` and the
+    /// like); faces without such codes answer 409 with the detail.
+    #[error("{detail}")]
+    Refused {
+        code: &'static str,
+        name: &'static str,
+        detail: String,
+    },
     /// Well-formed but refused as a whole (an idempotency key reused for another request).
     #[error("{0}")]
     Unprocessable(String),

@@ -10,6 +10,7 @@
 
 pub mod businesses;
 pub mod checkouts;
+pub mod direct_payments;
 pub mod events;
 pub mod idempotency;
 pub mod inbound;

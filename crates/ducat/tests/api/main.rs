@@ -7,6 +7,7 @@ mod authentication;
 mod bad_input;
 mod checkouts;
 mod cli;
+mod direct_payments;
 mod idempotency;
 mod ledger;
 mod operations;

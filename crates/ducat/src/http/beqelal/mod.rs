@@ -2,6 +2,7 @@
 //! allowlist answered with HTTP 479.
 
 pub mod banks;
+pub mod payments;
 
 use super::face::Face;
 use super::{client_ip, idempotency, AppState};
@@ -9,7 +10,7 @@ use crate::services::AppError;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 /// An `AppError` on its way out of a Beqelal handler.
@@ -33,6 +34,9 @@ pub type BeqelalResult = Result<Response, BeqelalError>;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/list/banks", get(banks::list))
+        .route("/api/v1/payment/request", post(payments::request))
+        .route("/api/v1/payment/authorize", post(payments::authorize))
+        .route("/api/v1/payment/{reference}", get(payments::get_one))
         .layer(middleware::from_fn_with_state(
             (state.clone(), Face::Beqelal),
             idempotency::enforce,

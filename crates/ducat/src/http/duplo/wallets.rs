@@ -35,19 +35,7 @@ pub struct WalletBalance {
     pub bank_accounts: Vec<BankAccount>,
 }
 
-/// A JSON number for an amount in major units: exact for every amount ducat accepts
-/// (well below 2^53 minor units), printed in its shortest form (`1200`, `1200.5`).
-pub fn major_number(
-    amount: ducat_core::money::MinorUnits,
-    currency: ducat_core::money::Currency,
-) -> Number {
-    let text = amount.to_major_string(currency);
-    text.parse::<i64>()
-        .map(Number::from)
-        .ok()
-        .or_else(|| text.parse::<f64>().ok().and_then(Number::from_f64))
-        .unwrap_or_else(|| Number::from(0))
-}
+pub use crate::documents::major_number;
 
 #[utoipa::path(
     get,
