@@ -5,6 +5,7 @@ mod helpers;
 
 mod authentication;
 mod bad_input;
+mod browser;
 mod checkouts;
 mod cli;
 mod direct_payments;
