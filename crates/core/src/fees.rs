@@ -44,6 +44,16 @@ impl FeeSchedule {
     }
 }
 
+/// The taxes on a Beqelal withdrawal fee: VAT at 15 % and the levy at 5 % of the fee, each
+/// rounded half up to the santim (the same rule as every percentage in ducat).
+pub fn withdrawal_charges(fee: MinorUnits) -> (MinorUnits, MinorUnits) {
+    let share = |basis_points: i128| {
+        let value = (i128::from(fee.get().max(0)) * basis_points + 5_000) / 10_000;
+        MinorUnits(i64::try_from(value).unwrap_or(i64::MAX))
+    };
+    (share(1_500), share(500))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +65,28 @@ mod tests {
         assert_eq!(fee(5_000), 1_500);
         assert_eq!(fee(40_000), 5_000);
         assert_eq!(fee(1_000_000), 5_000);
+    }
+
+    #[test]
+    fn withdrawal_taxes_are_shares_of_the_fee() {
+        assert_eq!(
+            withdrawal_charges(MinorUnits(1_000)),
+            (MinorUnits(150), MinorUnits(50))
+        );
+        // 15 % of 10.03 birr is 150.45 santim, which is 150; 5 % is 50.15, which is 50.
+        assert_eq!(
+            withdrawal_charges(MinorUnits(1_003)),
+            (MinorUnits(150), MinorUnits(50))
+        );
+        // 15 % of 10.10 is 151.5 santim, which is 152; 5 % is 50.5, which is 51.
+        assert_eq!(
+            withdrawal_charges(MinorUnits(1_010)),
+            (MinorUnits(152), MinorUnits(51))
+        );
+        assert_eq!(
+            withdrawal_charges(MinorUnits(0)),
+            (MinorUnits(0), MinorUnits(0))
+        );
     }
 
     #[test]

@@ -211,3 +211,46 @@ pub fn beqelal_payment(
         "detail": detail,
     })
 }
+
+/// A withdrawal as Beqelal's withdraw answer and webhook carry it.
+pub fn beqelal_withdrawal(withdrawal: &crate::services::withdrawals::Withdrawal) -> Value {
+    let record = &withdrawal.record;
+    let currency = record.currency;
+    let (fee, vat, levy) = withdrawal.fee_parts();
+    let status = withdrawal.status();
+    let (status_code, message, detail) = match status {
+        "PROCESSED" => (200, "SUCCESS", "Operation Completed Successfully"),
+        "FAILED" => (
+            400,
+            "FAILED",
+            "The receiving institution declined the transfer; the wallet was refunded.",
+        ),
+        _ => (
+            202,
+            "PENDING",
+            "The institution has not confirmed the transfer yet; the result follows by webhook.",
+        ),
+    };
+    json!({
+        "reference_id": record.transaction_ref.as_str(),
+        "trace_number": withdrawal.details.trace_number,
+        "recipient_name": record.receiver.account_name,
+        "account": record.receiver.account_number,
+        "institution": record.receiver.bank_name,
+        "institution_id": record.receiver.bank_code,
+        "amount": major_number(record.amount, currency),
+        "fee": major_number(fee, currency),
+        "vat": major_number(vat, currency),
+        "levy": major_number(levy, currency),
+        "total_fee": major_number(record.fee_amount, currency),
+        "total_amount": major_number(MinorUnits(record.amount.get() + record.fee_amount.get()), currency),
+        "balance": record.new_balance.map(|b| major_number(b, currency)),
+        "reason": record.description,
+        "status": status,
+        "status_code": status_code,
+        "message": message,
+        "detail": detail,
+        "created_at": crate::clock::iso_micros_naive(record.created_at),
+        "updated_at": crate::clock::iso_micros_naive(record.updated_at),
+    })
+}

@@ -33,6 +33,8 @@ use utoipa::{Modify, OpenApi};
         super::beqelal::payments::request,
         super::beqelal::payments::authorize,
         super::beqelal::payments::get_one,
+        super::beqelal::withdrawals::execute,
+        super::beqelal::withdrawals::get_one,
         super::sandbox::list_sms,
         super::sandbox::inbound_transfer,
     ),

@@ -8,6 +8,7 @@ pub mod checkouts;
 pub mod direct_payments;
 pub mod inflows;
 pub mod payouts;
+pub mod withdrawals;
 
 use crate::clock::Clock;
 use crate::config::Config;

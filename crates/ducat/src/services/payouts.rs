@@ -12,7 +12,7 @@ use crate::rail::{TransferOut, TransferOutcome};
 use crate::store::businesses::BusinessRecord;
 use crate::store::events::{self, EventFace};
 use crate::store::ledger::{self as ledger_store, EntryKind};
-use crate::store::payouts::{self, PayoutChanges, RailState, StoredPayout};
+use crate::store::payouts::{self, PayoutChanges, RailState, StoredPayout, WithdrawalDetails};
 use crate::store::transactions::{Party, TransactionRecord};
 use crate::store::{businesses, sms, StoreError, Tx};
 use ducat_core::ids::{BusinessId, TransactionRef};
@@ -43,8 +43,9 @@ pub struct InitiatePayout {
 }
 
 /// A payout validated against the bank and the wallet, ready to be written.
-struct PreparedPayout {
-    record: TransactionRecord,
+pub(super) struct PreparedPayout {
+    pub(super) record: TransactionRecord,
+    pub(super) withdrawal: Option<WithdrawalDetails>,
 }
 
 /// The outcome of one attempt at applying a decision.
@@ -207,6 +208,7 @@ impl Services {
         }
         let now = self.now_ms();
         Ok(PreparedPayout {
+            withdrawal: None,
             record: TransactionRecord {
                 transaction_ref: TransactionRef::generate(&mut OsRng),
                 business_id: business.id.clone(),
@@ -255,19 +257,26 @@ impl Services {
             .record
             .created_at
             .saturating_add(self.abandon_after_ms());
-        payouts::insert(tx, &prepared.record, api_version, otp_hash, deadline)
-            .await
-            .map_err(|error| match error {
-                StoreError::Duplicate { .. } => AppError::Conflict(format!(
-                    "transaction_id {} was already used",
-                    prepared
-                        .record
-                        .external_transaction_id
-                        .as_deref()
-                        .unwrap_or_default()
-                )),
-                other => other.into(),
-            })
+        payouts::insert(
+            tx,
+            &prepared.record,
+            api_version,
+            otp_hash,
+            deadline,
+            prepared.withdrawal.as_ref(),
+        )
+        .await
+        .map_err(|error| match error {
+            StoreError::Duplicate { .. } => AppError::Conflict(format!(
+                "transaction_id {} was already used",
+                prepared
+                    .record
+                    .external_transaction_id
+                    .as_deref()
+                    .unwrap_or_default()
+            )),
+            other => other.into(),
+        })
     }
 
     /// Payout v2: creates the payout awaiting its OTP and texts the OTP to the business's phone.
@@ -340,20 +349,34 @@ impl Services {
                 return Err(refusal);
             }
         }
-        self.insert_payout(&mut tx, &prepared, "v1", None).await?;
+        self.insert_confirmed(&mut tx, &business, &prepared, "v1")
+            .await?;
+        tx.commit().await?;
+        self.transaction(&business.id, &prepared.record.transaction_ref)
+            .await
+    }
+
+    /// Writes a payout that needs no OTP (v1 with a checked payout OTP, Beqelal withdrawals)
+    /// and takes it straight to pending: funds held, transfer queued.
+    pub(super) async fn insert_confirmed(
+        &self,
+        tx: &mut Tx,
+        business: &BusinessRecord,
+        prepared: &PreparedPayout,
+        api_version: &str,
+    ) -> Result<(), AppError> {
+        self.insert_payout(tx, prepared, api_version, None).await?;
         let stored = payouts::load(
-            &mut tx,
+            tx,
             self.store.engine(),
             &business.id,
             &prepared.record.transaction_ref,
         )
         .await?
         .ok_or_else(|| AppError::Internal("a payout vanished inside its own transaction".into()))?;
-        let available = ledger_store::account_balance(
-            &mut tx,
-            &Account::available(&stored.transaction.wallet_ref),
-        )
-        .await?;
+        let available =
+            ledger_store::account_balance(tx, &Account::available(&stored.transaction.wallet_ref))
+                .await?;
         let decision = decide(
             &stored.payout,
             PayoutCommand::SubmitOtp {
@@ -371,7 +394,7 @@ impl Services {
             ));
         }
         match self
-            .apply_decision(&mut tx, &business, &stored, &decision)
+            .apply_decision(tx, business, &stored, &decision)
             .await?
         {
             Applied::Saved => {}
@@ -381,9 +404,7 @@ impl Services {
                 ))
             }
         }
-        tx.commit().await?;
-        self.transaction(&business.id, &prepared.record.transaction_ref)
-            .await
+        Ok(())
     }
 
     /// Checks and burns the business's v1 payout OTP. The outer `Result` is storage; the inner
@@ -666,18 +687,43 @@ impl Services {
             after.new_balance = Some(MinorUnits(balance));
         }
         for event in emitted {
-            let body =
-                documents::duplo_event_body(event.as_str(), documents::duplo_transaction(&after));
-            events::append(
-                tx,
-                &business.id,
-                EventFace::Duplo,
-                event.as_str(),
-                Some(reference),
-                &body,
-                now,
-            )
-            .await?;
+            match &stored.withdrawal {
+                // A Beqelal withdrawal tells its business in Beqelal's words.
+                Some(details) => {
+                    let withdrawal = super::withdrawals::Withdrawal {
+                        record: after.clone(),
+                        details: details.clone(),
+                    };
+                    let event_type = format!("WITHDRAWAL_{}", withdrawal.status());
+                    let body = documents::beqelal_withdrawal(&withdrawal);
+                    events::append(
+                        tx,
+                        &business.id,
+                        EventFace::Beqelal,
+                        &event_type,
+                        Some(reference),
+                        &body,
+                        now,
+                    )
+                    .await?;
+                }
+                None => {
+                    let body = documents::duplo_event_body(
+                        event.as_str(),
+                        documents::duplo_transaction(&after),
+                    );
+                    events::append(
+                        tx,
+                        &business.id,
+                        EventFace::Duplo,
+                        event.as_str(),
+                        Some(reference),
+                        &body,
+                        now,
+                    )
+                    .await?;
+                }
+            }
         }
         Ok(Applied::Saved)
     }
@@ -709,6 +755,16 @@ impl Services {
             }
         }
         Ok(count)
+    }
+
+    /// Sends one pending payout to the bank now instead of at the dispatcher's next tick. The
+    /// bank applies a reference once, so racing the dispatcher cannot pay twice.
+    pub(super) async fn send_payout_now(
+        &self,
+        business_id: &BusinessId,
+        reference: &TransactionRef,
+    ) -> Result<(), AppError> {
+        self.dispatch_one(business_id, reference).await
     }
 
     async fn dispatch_one(

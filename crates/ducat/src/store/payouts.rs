@@ -49,6 +49,15 @@ pub struct StoredPayout {
     pub rail_attempts: i64,
     pub rail_next_at: Option<i64>,
     pub rail_last_error: Option<String>,
+    /// Beqelal withdrawals: the fee before VAT and levy, the callback URL, the trace number.
+    pub withdrawal: Option<WithdrawalDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalDetails {
+    pub base_fee: i64,
+    pub callback_url: Option<String>,
+    pub trace_number: String,
 }
 
 /// The payout's mutable part, as it will be saved.
@@ -83,17 +92,22 @@ pub async fn insert(
     api_version: &str,
     otp_hash: Option<&str>,
     deadline_at: i64,
+    withdrawal: Option<&WithdrawalDetails>,
 ) -> Result<(), StoreError> {
     transactions::insert(tx, transaction).await?;
     sqlx::query(
-        "INSERT INTO payouts (transaction_ref, business_id, api_version, otp_hash, deadline_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO payouts (transaction_ref, business_id, api_version, otp_hash, deadline_at,
+                              base_fee, callback_url, trace_number)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(transaction.transaction_ref.as_str())
     .bind(transaction.business_id.as_str())
     .bind(api_version)
     .bind(otp_hash)
     .bind(deadline_at)
+    .bind(withdrawal.map(|w| w.base_fee))
+    .bind(withdrawal.and_then(|w| w.callback_url.clone()))
+    .bind(withdrawal.map(|w| w.trace_number.clone()))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -113,7 +127,7 @@ pub async fn load(
     };
     let row = sqlx::query(&format!(
         "SELECT api_version, otp_hash, wrong_otps, resends, deadline_at, version, rail_state,
-                rail_attempts, rail_next_at, rail_last_error
+                rail_attempts, rail_next_at, rail_last_error, base_fee, callback_url, trace_number
          FROM payouts WHERE business_id = $1 AND transaction_ref = $2{lock}"
     ))
     .bind(business.as_str())
@@ -145,6 +159,17 @@ pub async fn load(
         rail_attempts: int(&row, "rail_attempts"),
         rail_next_at: row.get::<Option<i64>, _>("rail_next_at"),
         rail_last_error: opt_text(&row, "rail_last_error"),
+        withdrawal: match (
+            row.get::<Option<i64>, _>("base_fee"),
+            opt_text(&row, "trace_number"),
+        ) {
+            (Some(base_fee), Some(trace_number)) => Some(WithdrawalDetails {
+                base_fee,
+                callback_url: opt_text(&row, "callback_url"),
+                trace_number,
+            }),
+            _ => None,
+        },
         transaction,
     }))
 }

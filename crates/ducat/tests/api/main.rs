@@ -16,3 +16,4 @@ mod payouts;
 mod sandbox;
 mod sms_delivery;
 mod wallets_and_banks;
+mod withdrawals;

@@ -3,6 +3,7 @@
 
 pub mod banks;
 pub mod payments;
+pub mod withdrawals;
 
 use super::face::Face;
 use super::{client_ip, idempotency, AppState};
@@ -37,6 +38,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/payment/request", post(payments::request))
         .route("/api/v1/payment/authorize", post(payments::authorize))
         .route("/api/v1/payment/{reference}", get(payments::get_one))
+        .route("/api/v1/withdraw/execute", post(withdrawals::execute))
+        .route("/api/v1/withdraw/{reference_id}", get(withdrawals::get_one))
         .layer(middleware::from_fn_with_state(
             (state.clone(), Face::Beqelal),
             idempotency::enforce,

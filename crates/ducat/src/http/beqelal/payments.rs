@@ -31,7 +31,7 @@ pub struct PaymentRequest {
     pub reason: Option<String>,
 }
 
-fn id_text(field: &str, raw: &RawValue) -> Result<String, AppError> {
+pub(super) fn id_text(field: &str, raw: &RawValue) -> Result<String, AppError> {
     let text = raw.get().trim();
     if text.starts_with('"') {
         serde_json::from_str::<String>(text)
