@@ -2,7 +2,7 @@
 //! USSD prompt), the authorization with that OTP, and the worker that fails expired requests
 //! and plays the sandbox customer answering pushes.
 
-use super::{AppError, Services};
+use super::{beqelal_fields, AppError, Services};
 use crate::store::direct_payments::{self, DirectPaymentRecord};
 use crate::store::events::{self, EventFace};
 use crate::store::ledger::{self as ledger_store, EntryKind};
@@ -14,13 +14,11 @@ use ducat_core::direct_payment::{
 };
 use ducat_core::ids::{BeqelalRef, BusinessId, TransactionRef};
 use ducat_core::ledger::{self, Account};
-use ducat_core::money::{parse_major, Currency, MinorUnits};
+use ducat_core::money::Currency;
 use rand::rngs::OsRng;
 use rand::Rng;
 use subtle::ConstantTimeEq;
 
-/// The most one direct payment may pull, in birr.
-pub const MAXIMUM_DIRECT_PAYMENT: MinorUnits = MinorUnits(100_000_000);
 /// The sandbox customer answers a USSD push this long after the request.
 pub const SANDBOX_PUSH_ANSWER_MS: i64 = 3_000;
 
@@ -92,16 +90,7 @@ impl Services {
         request: DirectPaymentRequest,
     ) -> Result<DirectPaymentRecord, AppError> {
         let business = self.business(business_id).await?;
-        let institution =
-            banks::find_institution(Currency::Etb, request.bank.trim()).ok_or_else(|| {
-                AppError::invalid(
-                    "bank",
-                    format!(
-                        "{:?} is not an institution of GET /api/v1/list/banks",
-                        request.bank
-                    ),
-                )
-            })?;
+        let institution = beqelal_fields::institution(&request.bank)?;
         let account = request.account.trim();
         institution
             .validate_account(account)
@@ -112,27 +101,9 @@ impl Services {
                 format!("{account} does not exist at {}", institution.name),
             ));
         }
-        let amount = parse_major(request.amount.trim(), Currency::Etb)
-            .map_err(|e| AppError::invalid("amount", e.to_string()))?;
-        if !amount.is_positive() {
-            return Err(AppError::invalid("amount", "must be greater than zero"));
-        }
-        if amount > MAXIMUM_DIRECT_PAYMENT {
-            return Err(AppError::invalid(
-                "amount",
-                "must be at most 1,000,000 birr",
-            ));
-        }
-        let trace_number = request.trace_number.trim();
-        if trace_number.is_empty()
-            || trace_number.len() > 64
-            || trace_number.chars().any(char::is_control)
-        {
-            return Err(AppError::invalid(
-                "trace_number",
-                "must be 1 to 64 printable characters",
-            ));
-        }
+        let amount = beqelal_fields::amount(&request.amount)?;
+        let trace_number = beqelal_fields::trace_number(&request.trace_number)?;
+        let trace_number = trace_number.as_str();
         if let Some(existing) =
             direct_payments::by_trace_number(&self.store, &business.id, trace_number).await?
         {
@@ -141,15 +112,7 @@ impl Services {
                 existing.reference
             )));
         }
-        let callback_url = request
-            .callback_url
-            .as_deref()
-            .map(|url| {
-                super::businesses::validate_webhook_url(url).map_err(|_| {
-                    AppError::invalid("callback_url", "must be an http:// or https:// URL")
-                })
-            })
-            .transpose()?;
+        let callback_url = beqelal_fields::callback_url(request.callback_url.as_deref())?;
         let reason = request
             .reason
             .map(|r| r.trim().to_owned())

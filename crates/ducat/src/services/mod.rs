@@ -3,6 +3,7 @@
 //! these; none of them knows which face it is serving.
 
 pub mod auth;
+pub mod beqelal_fields;
 pub mod businesses;
 pub mod checkouts;
 pub mod direct_payments;

@@ -3,19 +3,15 @@
 //! settlement or release), answered synchronously with the bank's verdict when it has one.
 
 use super::payouts::PreparedPayout;
-use super::{AppError, Services};
+use super::{beqelal_fields, AppError, Services};
 use crate::rail::RailError;
 use crate::store::payouts::WithdrawalDetails;
 use crate::store::transactions::{self, Party, TransactionRecord};
-use ducat_core::banks;
 use ducat_core::fees::withdrawal_charges;
 use ducat_core::ids::{BusinessId, TransactionRef};
-use ducat_core::money::{parse_major, Currency, MinorUnits};
+use ducat_core::money::{Currency, MinorUnits};
 use ducat_core::payout::PayoutStatus;
 use rand::rngs::OsRng;
-
-/// The most one withdrawal may send, in birr.
-pub const MAXIMUM_WITHDRAWAL: MinorUnits = MinorUnits(100_000_000);
 
 #[derive(Debug, Clone)]
 pub struct WithdrawalRequest {
@@ -65,37 +61,9 @@ impl Services {
         request: WithdrawalRequest,
     ) -> Result<Withdrawal, AppError> {
         let business = self.business(business_id).await?;
-        let institution =
-            banks::find_institution(Currency::Etb, request.bank.trim()).ok_or_else(|| {
-                AppError::invalid(
-                    "bank",
-                    format!(
-                        "{:?} is not an institution of GET /api/v1/list/banks",
-                        request.bank
-                    ),
-                )
-            })?;
-        let amount = parse_major(request.amount.trim(), Currency::Etb)
-            .map_err(|e| AppError::invalid("amount", e.to_string()))?;
-        if !amount.is_positive() {
-            return Err(AppError::invalid("amount", "must be greater than zero"));
-        }
-        if amount > MAXIMUM_WITHDRAWAL {
-            return Err(AppError::invalid(
-                "amount",
-                "must be at most 1,000,000 birr",
-            ));
-        }
-        let trace_number = request.trace_number.trim().to_owned();
-        if trace_number.is_empty()
-            || trace_number.len() > 64
-            || trace_number.chars().any(char::is_control)
-        {
-            return Err(AppError::invalid(
-                "trace_number",
-                "must be 1 to 64 printable characters",
-            ));
-        }
+        let institution = beqelal_fields::institution(&request.bank)?;
+        let amount = beqelal_fields::amount(&request.amount)?;
+        let trace_number = beqelal_fields::trace_number(&request.trace_number)?;
         if let Some(existing) =
             transactions::by_external_id(&self.store, &business.id, &external_id(&trace_number))
                 .await?
@@ -105,15 +73,7 @@ impl Services {
                 existing.transaction_ref
             )));
         }
-        let callback_url = request
-            .callback_url
-            .as_deref()
-            .map(|url| {
-                super::businesses::validate_webhook_url(url).map_err(|_| {
-                    AppError::invalid("callback_url", "must be an http:// or https:// URL")
-                })
-            })
-            .transpose()?;
+        let callback_url = beqelal_fields::callback_url(request.callback_url.as_deref())?;
         let resolved = self
             .rail_for(business.mode)
             .name_enquiry(Currency::Etb, institution.code, request.account.trim())
