@@ -203,12 +203,12 @@ pub enum ReturnReason {
 }
 
 impl ReturnReason {
-    pub fn describe(self) -> String {
+    pub fn describe(self, currency: crate::money::Currency) -> String {
         match self {
             ReturnReason::WrongAmount { expected, received } => format!(
-                "wrong amount: expected exactly {} minor units, received {}",
-                expected.get(),
-                received.get()
+                "wrong amount: expected exactly {currency} {}, received {currency} {}",
+                expected.to_major_string(currency),
+                received.to_major_string(currency)
             ),
             ReturnReason::Expired => "the checkout had expired".to_owned(),
             ReturnReason::AlreadyPaid => "the checkout was already paid".to_owned(),

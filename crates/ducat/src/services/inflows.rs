@@ -365,7 +365,7 @@ impl Services {
                 self.return_to_sender(&mut tx, currency, amount, &session_id, now)
                     .await?;
                 record.outcome = "returned".to_owned();
-                record.reason = Some(reason.describe());
+                record.reason = Some(reason.describe(currency));
                 InflowOutcome {
                     session_id: session_id.clone(),
                     status: "returned".to_owned(),
