@@ -17,7 +17,7 @@ const CHECKOUT_CSS: &str = include_str!("../../static/checkout.css");
 const CHECKOUT_JS: &str = include_str!("../../static/checkout.js");
 
 /// Only this host's own script, style and API; nothing inline, no frames.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
@@ -186,7 +186,17 @@ fn not_found_page() -> Response {
     with_security_headers((StatusCode::NOT_FOUND, Html(body)).into_response())
 }
 
-async fn page(State(state): State<AppState>, Path(reference): Path<String>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/checkout/{reference}",
+    tag = "hosted pages",
+    params(("reference" = String, Path, description = "The checkout (`che_…`)")),
+    responses(
+        (status = 200, description = "The hosted checkout page (HTML)", content_type = "text/html"),
+        (status = 404, description = "No such checkout (HTML)", content_type = "text/html"),
+    )
+)]
+pub async fn page(State(state): State<AppState>, Path(reference): Path<String>) -> Response {
     let services = &state.services;
     let checkout = match services.public_checkout(&reference).await {
         Ok(checkout) => checkout,
@@ -202,7 +212,17 @@ async fn page(State(state): State<AppState>, Path(reference): Path<String>) -> R
     )
 }
 
-async fn status(State(state): State<AppState>, Path(reference): Path<String>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/checkout/{reference}/status",
+    tag = "hosted pages",
+    params(("reference" = String, Path, description = "The checkout (`che_…`)")),
+    responses(
+        (status = 200, description = "{status, expires_at, seconds_left, return_url}: what the page polls"),
+        (status = 404, description = "No such checkout"),
+    )
+)]
+pub async fn status(State(state): State<AppState>, Path(reference): Path<String>) -> Response {
     let services = &state.services;
     match services.public_checkout(&reference).await {
         Ok(checkout) => {

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod pay_page;
 pub mod sandbox;
 
 use crate::services::Services;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sandbox::router(state.clone()))
         .merge(ops::router())
         .merge(hosted::router())
+        .merge(pay_page::router())
         .fallback(face::not_found)
         .method_not_allowed_fallback(face::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

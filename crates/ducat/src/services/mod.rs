@@ -8,6 +8,7 @@ pub mod businesses;
 pub mod checkouts;
 pub mod direct_payments;
 pub mod inflows;
+pub mod payment_links;
 pub mod payouts;
 pub mod withdrawals;
 

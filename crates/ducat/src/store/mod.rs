@@ -15,6 +15,7 @@ pub mod events;
 pub mod idempotency;
 pub mod inbound;
 pub mod ledger;
+pub mod payment_links;
 pub mod payouts;
 pub mod sms;
 pub mod transactions;

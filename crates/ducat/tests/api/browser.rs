@@ -1,11 +1,13 @@
-//! The hosted checkout page in a real browser: headless Chromium driven by
-//! `tests/browser/checkout.mjs` (Playwright) against a test server. SQLite only: the page reads
+//! The hosted pages in a real browser: headless Chromium driven by `tests/browser/checkout.mjs`
+//! (Duplo checkout) and `tests/browser/paylink.mjs` (Beqelal payment link), with Playwright,
+//! against a test server. SQLite only: the page reads
 //! through the same services the other tests run on both engines.
 //!
 //! Needs `node`, `npm ci` in `tests/browser` and Chromium (`/usr/bin/chromium`, or `CHROMIUM`).
 //! Where one is missing the tests print `SKIPPED: …` and pass, except when `CI` is set, where
 //! they fail; `.ci/run` installs all three.
 
+use crate::both_engines;
 use crate::helpers::{spawn_app, Engine, TestApp, TestBusiness};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -16,6 +18,13 @@ use std::time::{Duration, Instant};
 
 /// The longest one browser run may take, browser start included.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+both_engines!(
+    the_page_turns_to_paid_by_itself_and_returns_to_the_business,
+    the_page_turns_to_expired_by_itself_when_the_time_is_up,
+    the_page_works_without_javascript,
+    a_payment_link_is_paid_with_the_institutions_otp,
+);
 
 fn browser_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/browser"))
@@ -125,28 +134,37 @@ async fn run_script(
     business: &TestBusiness,
     checkout: &Value,
     mode: &str,
-    mut on_line: impl FnMut(&str),
+    on_line: impl FnMut(&str),
 ) {
+    let env = [
+        ("MODE", mode.to_owned()),
+        ("CHECKOUT_URL", text(&checkout["checkout_url"])),
+        ("API_BASE", app.address.clone()),
+        ("SECRET_KEY", business.secret_key.clone()),
+        ("ACCOUNT_NUMBER", text(&checkout["account_number"])),
+        ("AMOUNT", text(&checkout["amount"])),
+        ("BANK_NAME", text(&checkout["bank_name"])),
+        ("ACCOUNT_NAME", text(&checkout["account_name"])),
+        ("CALLBACK_URL", text(&checkout["callback_url"])),
+    ];
+    run_node("checkout.mjs", mode, &env, on_line).await;
+}
+
+/// Runs `script` from tests/browser with `env`, printing and passing on each line as it comes,
+/// and asserts it exits successfully, having printed `PASS: {mode}`, within the timeout.
+async fn run_node(file: &str, mode: &str, env: &[(&str, String)], mut on_line: impl FnMut(&str)) {
     let started = Instant::now();
-    let mut child = Command::new("node")
-        .arg("checkout.mjs")
+    let mut command = Command::new("node");
+    command
+        .arg(file)
         .current_dir(browser_dir())
-        .env("MODE", mode)
-        .env("CHECKOUT_URL", text(&checkout["checkout_url"]))
-        .env("API_BASE", &app.address)
-        .env("SECRET_KEY", &business.secret_key)
-        .env("ACCOUNT_NUMBER", text(&checkout["account_number"]))
-        .env("AMOUNT", text(&checkout["amount"]))
-        .env("BANK_NAME", text(&checkout["bank_name"]))
-        .env("ACCOUNT_NAME", text(&checkout["account_name"]))
-        .env("CALLBACK_URL", text(&checkout["callback_url"]))
+        .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
         .env("SCREENSHOT_DIR", screenshot_dir())
         .env("CHROMIUM", chromium())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node starts");
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("node starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
     let mut script = Script(child);
@@ -216,12 +234,13 @@ async fn run_script(
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_turns_to_paid_by_itself_and_returns_to_the_business() {
+async fn the_page_turns_to_paid_by_itself_and_returns_to_the_business(engine: Engine) {
     if !browser_available() {
         return;
     }
-    let app = spawn_app(Engine::Sqlite).await.expect("a SQLite app");
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
     let business = app.create_business().await;
     let checkout = create_checkout(&app, &business).await;
     run_script(&app, &business, &checkout, "pay", |_| {}).await;
@@ -237,12 +256,13 @@ async fn the_page_turns_to_paid_by_itself_and_returns_to_the_business() {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_turns_to_expired_by_itself_when_the_time_is_up() {
+async fn the_page_turns_to_expired_by_itself_when_the_time_is_up(engine: Engine) {
     if !browser_available() {
         return;
     }
-    let app = spawn_app(Engine::Sqlite).await.expect("a SQLite app");
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
     let business = app.create_business().await;
     let checkout = create_checkout(&app, &business).await;
     let expires_after =
@@ -260,14 +280,60 @@ async fn the_page_turns_to_expired_by_itself_when_the_time_is_up() {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_works_without_javascript() {
+async fn the_page_works_without_javascript(engine: Engine) {
     if !browser_available() {
         return;
     }
-    let app = spawn_app(Engine::Sqlite).await.expect("a SQLite app");
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
     let business = app.create_business().await;
     let checkout = create_checkout(&app, &business).await;
     run_script(&app, &business, &checkout, "nojs", |_| {}).await;
+    app.finish().await;
+}
+
+/// A Beqelal checkout link for 100 birr whose return_url is this same server's `/healthz`, paid
+/// on the hosted page from a Kacha DFS wallet with the OTP the sandbox institution texted.
+async fn a_payment_link_is_paid_with_the_institutions_otp(engine: Engine) {
+    if !browser_available() {
+        return;
+    }
+    let Some(app) = spawn_app(engine).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    let return_url = format!("{}/healthz", app.address);
+    let link = app
+        .post(
+            "/api/v1/create/checkout",
+            &business.beqelal(),
+            json!({
+                "phone": "+251911234567",
+                "amount": 100,
+                "trace_number": "BROWSER-1",
+                "return_url": return_url,
+            }),
+        )
+        .await;
+    assert_eq!(link.status, StatusCode::OK, "{}", link.text);
+    let env = [
+        ("PAY_URL", text(&link.body["checkout_url"])),
+        ("API_BASE", app.address.clone()),
+        ("APP_ID", business.app_id.clone()),
+        ("API_KEY", business.api_key.clone()),
+        ("ACCOUNT", "251911234567".to_owned()),
+        ("AMOUNT_TEXT", "ETB 100.00".to_owned()),
+        ("RETURN_URL", return_url),
+    ];
+    run_node("paylink.mjs", "paylink", &env, |_| {}).await;
+
+    let read = app
+        .get(
+            &format!("/api/v1/payment-link/{}", text(&link.body["reference"])),
+            &business.beqelal(),
+        )
+        .await;
+    assert_eq!(read.body["status"], "PAID", "{}", read.text);
     app.finish().await;
 }

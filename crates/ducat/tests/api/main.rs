@@ -12,6 +12,7 @@ mod direct_payments;
 mod idempotency;
 mod ledger;
 mod operations;
+mod payment_links;
 mod payouts;
 mod sandbox;
 mod sms_delivery;

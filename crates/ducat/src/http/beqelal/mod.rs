@@ -2,6 +2,7 @@
 //! allowlist answered with HTTP 479.
 
 pub mod banks;
+pub mod links;
 pub mod payments;
 pub mod withdrawals;
 
@@ -38,6 +39,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/payment/request", post(payments::request))
         .route("/api/v1/payment/authorize", post(payments::authorize))
         .route("/api/v1/payment/{reference}", get(payments::get_one))
+        .route("/api/v1/create/checkout", post(links::create_checkout))
+        .route(
+            "/api/v1/create/payment-link",
+            post(links::create_payment_link),
+        )
+        .route("/api/v1/payment-link/{reference}", get(links::get_one))
         .route("/api/v1/withdraw/execute", post(withdrawals::execute))
         .route("/api/v1/withdraw/{reference_id}", get(withdrawals::get_one))
         .layer(middleware::from_fn_with_state(
