@@ -8,6 +8,7 @@ pub mod duplo;
 pub mod face;
 pub mod hosted;
 pub mod idempotency;
+pub mod logos;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sandbox::router(state.clone()))
         .merge(ops::router())
         .merge(hosted::router())
+        .merge(logos::router())
         .merge(pay_page::router())
         .fallback(face::not_found)
         .method_not_allowed_fallback(face::method_not_allowed)

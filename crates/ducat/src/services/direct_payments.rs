@@ -345,12 +345,13 @@ impl Services {
         if decision.effects.contains(&Effect::EmitOutcome) {
             let business = self.business(&record.business_id).await?;
             let document = crate::documents::beqelal_payment(&after, &business);
-            events::append(
+            events::append_with_callback(
                 tx,
                 &record.business_id,
                 EventFace::Beqelal,
                 &format!("DIRECT_PAYMENT_{}", after.payment.status.as_str()),
                 Some(&record.reference),
+                record.callback_url.as_deref(),
                 &document,
                 now,
             )

@@ -696,12 +696,13 @@ impl Services {
                     };
                     let event_type = format!("WITHDRAWAL_{}", withdrawal.status());
                     let body = documents::beqelal_withdrawal(&withdrawal);
-                    events::append(
+                    events::append_with_callback(
                         tx,
                         &business.id,
                         EventFace::Beqelal,
                         &event_type,
                         Some(reference),
+                        details.callback_url.as_deref(),
                         &body,
                         now,
                     )

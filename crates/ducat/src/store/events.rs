@@ -26,6 +26,8 @@ pub struct StoredEvent {
     pub face: String,
     pub transaction_ref: Option<String>,
     pub payload: serde_json::Value,
+    /// Where this event goes instead of the business's webhook URL, when its request said.
+    pub callback_url: Option<String>,
     pub created_at: i64,
 }
 
@@ -38,10 +40,36 @@ pub async fn append(
     payload: &serde_json::Value,
     now_ms: i64,
 ) -> Result<String, StoreError> {
+    append_with_callback(
+        tx,
+        business,
+        face,
+        event_type,
+        transaction_ref,
+        None,
+        payload,
+        now_ms,
+    )
+    .await
+}
+
+/// Appends an event whose transaction named its own `callback_url`, which overrides the
+/// business's webhook URL for it (Beqelal's rule).
+#[allow(clippy::too_many_arguments)]
+pub async fn append_with_callback(
+    tx: &mut Tx,
+    business: &BusinessId,
+    face: EventFace,
+    event_type: &str,
+    transaction_ref: Option<&str>,
+    callback_url: Option<&str>,
+    payload: &serde_json::Value,
+    now_ms: i64,
+) -> Result<String, StoreError> {
     let id = super::time_ordered_id("evt_", now_ms);
     sqlx::query(
-        "INSERT INTO events (id, business_id, event_type, face, transaction_ref, payload, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, business_id, event_type, face, transaction_ref, payload, created_at, callback_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&id)
     .bind(business.as_str())
@@ -50,6 +78,7 @@ pub async fn append(
     .bind(transaction_ref)
     .bind(payload.to_string())
     .bind(now_ms)
+    .bind(callback_url)
     .execute(&mut **tx)
     .await?;
     Ok(id)
@@ -62,7 +91,7 @@ pub async fn for_transaction(
     transaction_ref: &str,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, event_type, face, transaction_ref, payload, created_at FROM events
+        "SELECT id, event_type, face, transaction_ref, payload, created_at, callback_url FROM events
          WHERE business_id = $1 AND transaction_ref = $2 ORDER BY created_at, id",
     )
     .bind(business.as_str())
@@ -78,6 +107,7 @@ pub async fn for_transaction(
                 transaction_ref: opt_text(row, "transaction_ref"),
                 payload: serde_json::from_str(&text(row, "payload"))
                     .map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?,
+                callback_url: opt_text(row, "callback_url"),
                 created_at: int(row, "created_at"),
             })
         })

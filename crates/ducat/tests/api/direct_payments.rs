@@ -132,6 +132,9 @@ async fn an_otp_payment_is_processed_exactly_as_documented(engine: Engine) {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event_type, "DIRECT_PAYMENT_PROCESSED");
     assert_eq!(events[0].payload["status"], "PROCESSED");
+    assert_eq!(events[0].face, "beqelal");
+    // No callback_url on the request: the event goes to the portal's webhook URL (or nowhere).
+    assert_eq!(events[0].callback_url, None);
     app.finish().await;
 }
 
@@ -359,6 +362,20 @@ async fn push_payments_need_a_webhook_and_complete_by_themselves(engine: Engine)
     .unwrap();
     assert_eq!(
         stored.callback_url.as_deref(),
+        Some("https://shop.example.com/hooks/beqelal")
+    );
+    // The request's callback_url overrides the portal's for this transaction's event.
+    let events = ducat::store::events::for_transaction(
+        &app.services.store,
+        &BusinessId::parse(&business.id).unwrap(),
+        &reference,
+    )
+    .await
+    .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "DIRECT_PAYMENT_PROCESSED");
+    assert_eq!(
+        events[0].callback_url.as_deref(),
         Some("https://shop.example.com/hooks/beqelal")
     );
     // With a portal webhook URL, no callback_url is needed.

@@ -116,7 +116,16 @@ async fn duplo_lists_nigerian_banks_and_beqelal_ethiopian_institutions(engine: E
     assert_eq!(kacha["type"], "WALLET");
     assert_eq!(kacha["account_length"], 12);
     assert_eq!(kacha["regex"], "^251[79][0-9]{8}$");
-    assert!(kacha["logo"].as_str().unwrap().starts_with('/'));
+    let logo = app
+        .get(kacha["logo"].as_str().unwrap(), &crate::helpers::Auth::None)
+        .await;
+    assert_eq!(
+        logo.status,
+        StatusCode::OK,
+        "every listed logo is served by ducat itself"
+    );
+    assert_eq!(logo.header("content-type"), Some("image/svg+xml"));
+    assert!(logo.text.contains(">KD</text>"));
     app.finish().await;
 }
 
