@@ -73,8 +73,16 @@ pub async fn fresh_postgres_database() -> Option<(String, String)> {
             return None;
         }
     };
+    // Named after the run's own database when CI gave one, so the run can remove every
+    // database it made (even those a failed test left) without touching anyone else's.
+    let base = admin_url
+        .split('?')
+        .next()
+        .and_then(|url| url.rsplit('/').next())
+        .filter(|name| name.starts_with("ducat_ci_"))
+        .unwrap_or("ducat");
     let name = format!(
-        "ducat_t_{}",
+        "{base}_t_{}",
         ducat::secrets::random_secret(12).to_ascii_lowercase()
     );
     sqlx::query(&format!("CREATE DATABASE {name}"))
