@@ -14,6 +14,7 @@ both_engines!(
     business_keys_are_listed_issued_and_revoked,
     ledger_check_exits_zero_when_clean_and_names_what_is_broken,
     serve_prints_the_demo_business_once_and_stops_gracefully,
+    json_logs_never_carry_a_key_or_an_otp,
 );
 
 fn ducat(database_url: &str, master_key: &str, args: &[&str]) -> Output {
@@ -580,4 +581,140 @@ async fn serve_prints_the_demo_business_once_and_stops_gracefully(engine: Engine
     if let Some(name) = postgres_database {
         crate::helpers::drop_postgres_database(&name).await;
     }
+}
+
+/// `serve --log-format json` at the most verbose level, through a whole payout: every log line
+/// is JSON, and no line carries a secret key, an api-key, a webhook secret or an OTP.
+async fn json_logs_never_carry_a_key_or_an_otp(engine: Engine) {
+    let (database_url, postgres_database) = match engine {
+        Engine::Sqlite => ("sqlite://ducat.db".to_owned(), None),
+        Engine::Postgres => match crate::helpers::fresh_postgres_database().await {
+            Some((url, name)) => (url, Some(name)),
+            None => return,
+        },
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("serve.log");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ducat"))
+        .args(["serve", "--log-format", "json"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &database_url)
+        .env("DUCAT_LISTEN", "127.0.0.1:0")
+        .env("DUCAT_LOG", "trace")
+        .env_remove("DUCAT_MASTER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .expect("ducat serve starts");
+    let printed = read_until_serving(&mut server);
+    let value = |label: &str| {
+        printed
+            .lines()
+            .find_map(|line| line.trim_start().strip_prefix(label))
+            .map(|rest| {
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap_or_else(|| panic!("{label} in {printed}"))
+    };
+    let (secret_key, api_key, webhook_secret) = (
+        value("Duplo secret key"),
+        value("Beqelal api-key"),
+        value("webhook secret"),
+    );
+    let business_id = value("business_id");
+    let base = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("ducat is serving on "))
+        .unwrap()
+        .to_owned();
+    let account = printed
+        .lines()
+        .find(|l| l.contains("wallet NGN"))
+        .and_then(|l| l.split("account ").nth(1))
+        .map(|rest| rest.trim_end_matches(')').to_owned())
+        .unwrap();
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&secret_key)
+            .json(&body)
+            .send()
+    };
+    post(
+        "/sandbox/v1/bank/transfers",
+        json!({ "account_number": account, "amount": "5000" }),
+    )
+    .await
+    .unwrap();
+    let initiated: Value = post(
+        "/v1/wallets/v2/transfer",
+        json!({ "business_id": business_id, "recipient_bank_code": "058", "recipient_account_number": "0123456789", "amount": 1000 }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let reference = initiated["data"]["transaction_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sms: Value = client
+        .get(format!("{base}/sandbox/v1/sms?limit=1"))
+        .bearer_auth(&secret_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let otp: String = sms["data"][0]["body"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_owned();
+    let processed = post(
+        "/v1/wallets/v2/process-transfer",
+        json!({ "business_id": business_id, "transaction_ref": reference, "otp": otp }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(processed.status(), reqwest::StatusCode::OK);
+    assert!(terminate(&mut server).success());
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() > 5, "the server logged: {log}");
+    for line in &lines {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "not JSON: {line}"
+        );
+        for secret in [&secret_key, &api_key, &webhook_secret] {
+            assert!(
+                !line.contains(secret.as_str()),
+                "a secret in the log: {line}"
+            );
+        }
+        assert!(!contains_number(line, &otp), "the OTP in the log: {line}");
+    }
+    if let Some(name) = postgres_database {
+        crate::helpers::drop_postgres_database(&name).await;
+    }
+}
+
+/// Whether `digits` stands in `line` as a number of its own, not inside a longer one (a
+/// timestamp's microseconds can hold any six digits).
+fn contains_number(line: &str, digits: &str) -> bool {
+    line.match_indices(digits).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + digits.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }
