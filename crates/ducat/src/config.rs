@@ -26,6 +26,8 @@ pub struct Config {
     pub direct_payment_otp_ttl_secs: u64,
     pub webhook_schedule_secs: String,
     pub webhook_allow_private_targets: bool,
+    /// How long one webhook POST may take (answer included) before it counts as failed.
+    pub webhook_timeout_secs: u64,
     /// Peers whose `X-Forwarded-For` is believed (CIDRs, comma-separated); empty trusts none.
     pub trusted_proxies: String,
     /// Largest request body accepted, in bytes.
@@ -67,6 +69,7 @@ impl Default for Config {
             direct_payment_otp_ttl_secs: 600,
             webhook_schedule_secs: "0,5,300,1800,7200,18000,36000,50400,72000,86400".to_owned(),
             webhook_allow_private_targets: false,
+            webhook_timeout_secs: 15,
             trusted_proxies: String::new(),
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
@@ -123,6 +126,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "DUCAT_WEBHOOK_ALLOW_PRIVATE_TARGETS",
         "webhook_allow_private_targets",
     ),
+    ("DUCAT_WEBHOOK_TIMEOUT_SECS", "webhook_timeout_secs"),
     ("DUCAT_TRUSTED_PROXIES", "trusted_proxies"),
     ("DUCAT_MAX_BODY_BYTES", "max_body_bytes"),
     ("DUCAT_REQUEST_TIMEOUT_SECS", "request_timeout_secs"),
@@ -186,6 +190,11 @@ impl Config {
         self.webhook_schedule().map_err(ConfigError::Invalid)?;
         self.trusted_proxy_nets().map_err(ConfigError::Invalid)?;
         self.validate_sms()?;
+        if self.webhook_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "webhook_timeout_secs must be at least 1".into(),
+            ));
+        }
         if self.otp_max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "otp_max_attempts must be at least 1".into(),
@@ -318,6 +327,18 @@ mod tests {
         .unwrap();
         assert_eq!(config.payout_abandon_after_secs, 60);
         assert!(config.webhook_allow_private_targets);
+        assert_eq!(config.webhook_timeout_secs, 15);
+        let short = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_WEBHOOK_TIMEOUT_SECS", "3")]),
+        )
+        .unwrap();
+        assert_eq!(short.webhook_timeout_secs, 3);
+        assert!(Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_WEBHOOK_TIMEOUT_SECS", "0")]),
+        )
+        .is_err());
         let api_only = Config::load(
             Some(Path::new("/dev/null")),
             &env(&[("DUCAT_RUN_WORKERS", "false")]),

@@ -15,6 +15,7 @@ pub mod secrets;
 pub mod services;
 pub mod sms;
 pub mod store;
+pub mod webhooks;
 pub mod workers;
 
 use crate::clock::Clock;

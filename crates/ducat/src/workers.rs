@@ -13,6 +13,7 @@ pub fn spawn_all(services: &Services, stop: watch::Receiver<bool>) -> Vec<JoinHa
     }
     let payouts = spawn_payout_workers(services, &stop);
     let sms = spawn_sms_worker(services, stop.clone());
+    let webhook_stop = stop.clone();
     let mut handles = vec![spawn_periodic(
         "idempotency-purge",
         Duration::from_secs(600),
@@ -25,6 +26,22 @@ pub fn spawn_all(services: &Services, stop: watch::Receiver<bool>) -> Vec<JoinHa
             }
         },
     )];
+    handles.push(spawn_periodic(
+        "webhook-delivery",
+        Duration::from_secs(1),
+        webhook_stop,
+        {
+            let services = services.clone();
+            move || {
+                let services = services.clone();
+                async move {
+                    crate::webhooks::deliver_due_webhooks(&services)
+                        .await
+                        .map(|_| ())
+                }
+            }
+        },
+    ));
     handles.extend(sms);
     handles.extend(payouts);
     handles

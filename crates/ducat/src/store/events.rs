@@ -81,6 +81,22 @@ pub async fn append_with_callback(
     .bind(callback_url)
     .execute(&mut **tx)
     .await?;
+    // The webhook outbox row, in the same transaction: addressed now (the request's callback_url,
+    // else the business's webhook URL at this moment), so a URL changed later does not redirect
+    // an event already raised. No URL, no delivery.
+    let url = match callback_url {
+        Some(url) => Some(url.to_owned()),
+        None => {
+            let row = sqlx::query("SELECT webhook_url FROM businesses WHERE id = $1")
+                .bind(business.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+            row.and_then(|row| opt_text(&row, "webhook_url"))
+        }
+    };
+    if let Some(url) = url {
+        super::webhooks::enqueue(tx, &id, business, &url, now_ms).await?;
+    }
     Ok(id)
 }
 

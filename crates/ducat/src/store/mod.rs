@@ -20,6 +20,7 @@ pub mod payouts;
 pub mod sms;
 pub mod transactions;
 pub mod virtual_accounts;
+pub mod webhooks;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};

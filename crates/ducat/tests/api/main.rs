@@ -17,4 +17,5 @@ mod payouts;
 mod sandbox;
 mod sms_delivery;
 mod wallets_and_banks;
+mod webhooks;
 mod withdrawals;
