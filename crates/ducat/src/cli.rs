@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `ledger check`,
-//! `business create|set|keys|new-key|revoke-key`.
+//! `business create|set|keys|new-key|revoke-key|rotate-webhook-secret`,
+//! `webhooks list|redeliver|test`.
 
 use crate::clock::{iso_millis, SystemClock};
 use crate::config::Config;
@@ -50,6 +51,41 @@ pub enum Command {
     /// Create businesses and change their preferences.
     #[command(subcommand)]
     Business(BusinessCommand),
+    /// See a business's webhook events and their deliveries; redeliver one; send a test event.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// List a business's most recent events, newest first, with where each delivery stands.
+    List(WebhooksListArgs),
+    /// Put one event's delivery back to pending with a fresh schedule, due now.
+    Redeliver(WebhooksEventArgs),
+    /// Append a WEBHOOK_TEST event addressed to the business's webhook URL.
+    Test(WebhooksBusinessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebhooksListArgs {
+    pub business_id: String,
+    /// How many events to show, newest first (1 to 200).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=200))]
+    pub limit: i64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhooksEventArgs {
+    pub business_id: String,
+    pub event_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhooksBusinessArgs {
+    pub business_id: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +106,20 @@ pub enum BusinessCommand {
     NewKey(NewKeyArgs),
     /// Revoke an API credential: calls with its key are refused from then on.
     RevokeKey(RevokeKeyArgs),
+    /// Issue a new webhook secret and print it, this once; the old one keeps signing deliveries
+    /// (next to the new one) for the overlap.
+    RotateWebhookSecret(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    pub business_id: String,
+    /// How long the old secret keeps signing too (default: webhook_secret_overlap_secs).
+    #[arg(long)]
+    pub overlap_secs: Option<u64>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +254,14 @@ pub async fn run(cli: Cli) -> Result<i32, StartError> {
         Command::Business(BusinessCommand::RevokeKey(args)) => {
             business_revoke_key(config, args).await
         }
+        Command::Business(BusinessCommand::RotateWebhookSecret(args)) => {
+            business_rotate_webhook_secret(config, args).await
+        }
+        Command::Webhooks(WebhooksCommand::List(args)) => webhooks_list(config, args).await,
+        Command::Webhooks(WebhooksCommand::Redeliver(args)) => {
+            webhooks_redeliver(config, args).await
+        }
+        Command::Webhooks(WebhooksCommand::Test(args)) => webhooks_test(config, args).await,
     }
 }
 
@@ -596,6 +654,172 @@ async fn why_not_revoked(
             iso_millis(at)
         ),
         None => format!("business {business_id} has no credential {credential_id}"),
+    }
+}
+
+async fn business_rotate_webhook_secret(
+    config: Config,
+    args: RotateArgs,
+) -> Result<i32, StartError> {
+    let business_id = match parse_business_id(&args.business_id) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let overlap = args
+        .overlap_secs
+        .unwrap_or(config.webhook_secret_overlap_secs);
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let rotated = app
+        .services()
+        .rotate_webhook_secret(&business_id, overlap)
+        .await;
+    app.services().store.close().await;
+    let rotated = match rotated {
+        Ok(rotated) => rotated,
+        Err(error) => return Ok(fail(&error.to_string())),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rotated).unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    println!("business_id         {}", rotated.business_id);
+    println!("webhook_secret      {}", rotated.webhook_secret);
+    println!(
+        "previous secret     still signs deliveries until {}",
+        rotated.previous_secret_valid_until
+    );
+    Ok(0)
+}
+
+/// One event as `webhooks list --json` prints it.
+#[derive(Debug, Serialize)]
+struct EventLine {
+    event_id: String,
+    event_type: String,
+    transaction_ref: Option<String>,
+    created_at: String,
+    delivery_status: String,
+    attempts: i64,
+    url: Option<String>,
+}
+
+async fn webhooks_list(config: Config, args: WebhooksListArgs) -> Result<i32, StartError> {
+    let business_id = match parse_business_id(&args.business_id) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let services = app.services();
+    let listed = match services.business(&business_id).await {
+        Ok(business) => {
+            crate::store::webhooks::list_events(&services.store, &business_id, 1, args.limit)
+                .await
+                .map(|(events, _)| (business, events))
+                .map_err(AppError::from)
+        }
+        Err(error) => Err(error),
+    };
+    services.store.close().await;
+    let (business, events) = match listed {
+        Ok(listed) => listed,
+        Err(error) => return Ok(fail(&error.to_string())),
+    };
+    let lines: Vec<EventLine> = events
+        .iter()
+        .map(|e| EventLine {
+            event_id: e.event_id.clone(),
+            event_type: e.event_type.clone(),
+            transaction_ref: e.transaction_ref.clone(),
+            created_at: iso_millis(e.created_at),
+            // No delivery row: the event had nowhere to go when it was raised.
+            delivery_status: e.delivery_status.clone().unwrap_or_else(|| "none".into()),
+            attempts: e.attempts,
+            url: e.url.clone(),
+        })
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&lines).unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    if let (Some(at), Some(url)) = (business.webhook_disabled_at, &business.webhook_disabled_url) {
+        println!(
+            "webhook endpoint {url} is DISABLED since {} ({}); set a webhook URL to re-enable it",
+            iso_millis(at),
+            business
+                .webhook_disabled_reason
+                .as_deref()
+                .unwrap_or("410 Gone")
+        );
+    }
+    // Every row has the same number of fields ("-" for an absent value), as `business keys`.
+    println!(
+        "{:<30}  {:<20}  {:<24}  {:<9}  {:>8}  url",
+        "event_id", "event_type", "created_at", "status", "attempts"
+    );
+    for line in &lines {
+        println!(
+            "{:<30}  {:<20}  {:<24}  {:<9}  {:>8}  {}",
+            line.event_id,
+            line.event_type,
+            line.created_at,
+            line.delivery_status,
+            line.attempts,
+            line.url.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(0)
+}
+
+async fn webhooks_redeliver(config: Config, args: WebhooksEventArgs) -> Result<i32, StartError> {
+    let business_id = match parse_business_id(&args.business_id) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let services = app.services();
+    let result = match services.business(&business_id).await {
+        Ok(_) => services.redeliver_event(&business_id, &args.event_id).await,
+        Err(error) => Err(error),
+    };
+    services.store.close().await;
+    match result {
+        Ok(()) => {
+            println!(
+                "event {} queued for redelivery: the running server's webhook worker sends it",
+                args.event_id
+            );
+            Ok(0)
+        }
+        Err(error) => Ok(fail(&error.to_string())),
+    }
+}
+
+async fn webhooks_test(config: Config, args: WebhooksBusinessArgs) -> Result<i32, StartError> {
+    let business_id = match parse_business_id(&args.business_id) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let services = app.services();
+    let result = services.append_test_event(&business_id).await;
+    services.store.close().await;
+    match result {
+        // Only appended: the server's worker sends it like any other event, from where the
+        // deployment's network and delivery settings apply, and retries it on the schedule.
+        Ok(event_id) => {
+            println!(
+                "test event {event_id} appended: the running server's webhook worker delivers it \
+                 (see `ducat webhooks list {business_id}`)"
+            );
+            Ok(0)
+        }
+        Err(error) => Ok(fail(&error.to_string())),
     }
 }
 

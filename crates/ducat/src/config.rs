@@ -28,6 +28,9 @@ pub struct Config {
     pub webhook_allow_private_targets: bool,
     /// How long one webhook POST may take (answer included) before it counts as failed.
     pub webhook_timeout_secs: u64,
+    /// How long, after `ducat business rotate-webhook-secret`, deliveries are also signed with
+    /// the previous secret (the command's `--overlap-secs` overrides it).
+    pub webhook_secret_overlap_secs: u64,
     /// Peers whose `X-Forwarded-For` is believed (CIDRs, comma-separated); empty trusts none.
     pub trusted_proxies: String,
     /// Largest request body accepted, in bytes.
@@ -70,6 +73,7 @@ impl Default for Config {
             webhook_schedule_secs: "0,5,300,1800,7200,18000,36000,50400,72000,86400".to_owned(),
             webhook_allow_private_targets: false,
             webhook_timeout_secs: 15,
+            webhook_secret_overlap_secs: 86_400,
             trusted_proxies: String::new(),
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
@@ -127,6 +131,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "webhook_allow_private_targets",
     ),
     ("DUCAT_WEBHOOK_TIMEOUT_SECS", "webhook_timeout_secs"),
+    (
+        "DUCAT_WEBHOOK_SECRET_OVERLAP_SECS",
+        "webhook_secret_overlap_secs",
+    ),
     ("DUCAT_TRUSTED_PROXIES", "trusted_proxies"),
     ("DUCAT_MAX_BODY_BYTES", "max_body_bytes"),
     ("DUCAT_REQUEST_TIMEOUT_SECS", "request_timeout_secs"),

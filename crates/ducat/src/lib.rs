@@ -74,10 +74,11 @@ impl App {
             // banks with the sandbox too.
             live_rail: sandbox_rail,
             sms_sender,
+            metrics: Arc::new(Metrics::new()),
         };
         Ok(App {
+            metrics: services.metrics.clone(),
             services,
-            metrics: Arc::new(Metrics::new()),
         })
     }
 

@@ -5,9 +5,12 @@
 //!   `webhook_url` at that moment); the row keeps the URL.
 //! - Every POST carries the Standard Webhooks 1.0 headers ([`sign`]): `webhook-id` (the event id,
 //!   the same on every retry, so receivers de-duplicate on it), `webhook-timestamp` (this
-//!   attempt's unix seconds) and `webhook-signature`; Duplo-face events also carry
-//!   `DP-HASH-VERIFY` for integrations written against Duplo.
-//! - Only 2xx is success. 410 Gone disables the delivery (kept, replayable). Anything else
+//!   attempt's unix seconds) and `webhook-signature` (during a secret rotation's overlap, the new
+//!   and the previous secret's signatures, space-separated, new first); Duplo-face events also
+//!   carry `DP-HASH-VERIFY` for integrations written against Duplo.
+//! - Only 2xx is success. 410 Gone disables the delivery (kept, replayable) and the endpoint:
+//!   the business records that URL as disabled, its waiting deliveries there are disabled, and
+//!   new events for it are written disabled until a webhook URL is registered again. Anything else
 //!   (another status, 3xx included since redirects are not followed, a timeout, a connection
 //!   error, a refused target) is retried on the configured schedule ([`delay_before_attempt`],
 //!   `Retry-After` honoured up to [`RETRY_AFTER_CAP`]); after the last scheduled attempt the
@@ -20,6 +23,7 @@
 //! Delivery is at least once: a node that sends and dies before recording the outcome leaves the
 //! lease to run out, and the event is sent again with the same `webhook-id`.
 
+use crate::http::metrics::DeliveryOutcome;
 use crate::services::{AppError, Services};
 use crate::store::webhooks::{self as outbox, ClaimedDelivery, NextState, WebhookAttempt};
 use crate::store::{businesses, StoreError};
@@ -216,6 +220,8 @@ struct Sent {
     body: Option<String>,
     error: Option<String>,
     retry_after: Option<Duration>,
+    /// Never sent: the target or the secret was refused before any connection.
+    refused: bool,
 }
 
 /// How long a claim lasts: at least a minute, and longer than one send may take.
@@ -324,6 +330,7 @@ async fn post(
         body: Some(String::from_utf8_lossy(&kept).into_owned()),
         error,
         retry_after,
+        refused: false,
     }
 }
 
@@ -332,6 +339,7 @@ async fn post(
 async fn attempt(services: &Services, claimed: &ClaimedDelivery, now_ms: i64) -> Sent {
     let refused = |error: String| Sent {
         error: Some(error),
+        refused: true,
         ..Sent::default()
     };
     let business_id = BusinessId::from_trusted(claimed.business_id.clone());
@@ -345,7 +353,7 @@ async fn attempt(services: &Services, claimed: &ClaimedDelivery, now_ms: i64) ->
         Err(_) => return refused("cannot decrypt the business's webhook secret".to_owned()),
     };
     let timestamp = now_ms.div_euclid(1000);
-    let signature = match sign(
+    let mut signature = match sign(
         &secret,
         &claimed.event_id,
         timestamp,
@@ -354,6 +362,24 @@ async fn attempt(services: &Services, claimed: &ClaimedDelivery, now_ms: i64) ->
         Ok(signature) => signature,
         Err(e) => return refused(e.to_string()),
     };
+    // During a rotation's overlap the previous secret signs too (after the new one), so a
+    // receiver still verifying with either secret accepts the delivery. A previous secret that
+    // cannot be used is left out rather than failing a delivery the new one signs.
+    if let Some(previous) = business.previous_webhook_secret_at(now_ms) {
+        let old = services.keys.decrypt(previous).ok().and_then(|old| {
+            sign(
+                &old,
+                &claimed.event_id,
+                timestamp,
+                claimed.payload.as_bytes(),
+            )
+            .ok()
+        });
+        if let Some(old) = old {
+            signature.push(' ');
+            signature.push_str(&old);
+        }
+    }
     let target = match check_target(
         &claimed.url,
         services.config.webhook_allow_private_targets,
@@ -404,71 +430,173 @@ pub async fn deliver_due_webhooks(services: &Services) -> Result<usize, StoreErr
         else {
             continue;
         };
-        let attempted_at = services.now_ms();
-        let started = Instant::now();
-        let sent = attempt(services, &claimed, attempted_at).await;
-        let latency_ms = duration_ms(started.elapsed());
-        let now = services.now_ms();
-        let made = usize::try_from(claimed.attempts).unwrap_or(0) + 1;
-        let next = match sent.status {
-            Some(code) if (200..300).contains(&code) => NextState {
-                status: "delivered",
-                next_attempt_at: now,
-                delivered_at: Some(now),
-            },
-            Some(410) => NextState {
-                status: "disabled",
-                next_attempt_at: now,
-                delivered_at: None,
-            },
-            _ => match delay_before_attempt(&schedule, made + 1, sent.retry_after) {
-                Some(delay) => NextState {
-                    status: "pending",
-                    next_attempt_at: now.saturating_add(duration_ms(delay)),
-                    delivered_at: None,
-                },
-                None => NextState {
-                    status: "failed",
-                    next_attempt_at: now,
-                    delivered_at: None,
-                },
-            },
-        };
-        let record = WebhookAttempt {
-            id: crate::store::time_ordered_id("wha_", attempted_at),
-            event_id: claimed.event_id.clone(),
-            attempted_at,
-            url: claimed.url.clone(),
-            status_code: sent.status.map(i64::from),
-            latency_ms,
-            response_body: sent.body,
-            error: sent.error,
-        };
-        if next.status == "delivered" {
+        if send_claimed(services, &claimed, &schedule).await? == DeliveryOutcome::Delivered {
             delivered += 1;
-        }
-        match next.status {
-            "delivered" => {}
-            status => tracing::info!(
-                event_id = %claimed.event_id,
-                event_type = %claimed.event_type,
-                attempt = made,
-                outcome = status,
-                error = record.error.as_deref().unwrap_or_default(),
-                "webhook not delivered"
-            ),
-        }
-        if !outbox::record_attempt(store, &claimed, &record, &next).await? {
-            tracing::warn!(
-                event_id = %claimed.event_id,
-                "webhook lease ran out before the outcome was recorded"
-            );
         }
     }
     Ok(delivered)
 }
 
+/// Sends one claimed delivery, records the attempt, moves the delivery on, and counts the
+/// outcome in the metrics.
+async fn send_claimed(
+    services: &Services,
+    claimed: &ClaimedDelivery,
+    schedule: &[u64],
+) -> Result<DeliveryOutcome, StoreError> {
+    let store = &services.store;
+    let attempted_at = services.now_ms();
+    let started = Instant::now();
+    let sent = attempt(services, claimed, attempted_at).await;
+    let latency_ms = duration_ms(started.elapsed());
+    let now = services.now_ms();
+    let made = usize::try_from(claimed.attempts).unwrap_or(0) + 1;
+    let outcome = match sent.status {
+        Some(code) if (200..300).contains(&code) => DeliveryOutcome::Delivered,
+        Some(410) => DeliveryOutcome::Disabled,
+        Some(_) => DeliveryOutcome::FailedAttempt,
+        None if sent.refused => DeliveryOutcome::RefusedTarget,
+        None => DeliveryOutcome::FailedAttempt,
+    };
+    let retry_or_fail = || match delay_before_attempt(schedule, made + 1, sent.retry_after) {
+        Some(delay) => NextState {
+            status: "pending",
+            next_attempt_at: now.saturating_add(duration_ms(delay)),
+            delivered_at: None,
+        },
+        None => NextState {
+            status: "failed",
+            next_attempt_at: now,
+            delivered_at: None,
+        },
+    };
+    let next = match outcome {
+        DeliveryOutcome::Delivered => NextState {
+            status: "delivered",
+            next_attempt_at: now,
+            delivered_at: Some(now),
+        },
+        DeliveryOutcome::Disabled => NextState {
+            status: "disabled",
+            next_attempt_at: now,
+            delivered_at: None,
+        },
+        DeliveryOutcome::FailedAttempt | DeliveryOutcome::RefusedTarget => retry_or_fail(),
+    };
+    let record = WebhookAttempt {
+        id: crate::store::time_ordered_id("wha_", attempted_at),
+        event_id: claimed.event_id.clone(),
+        attempted_at,
+        url: claimed.url.clone(),
+        status_code: sent.status.map(i64::from),
+        latency_ms,
+        response_body: sent.body,
+        error: sent.error,
+    };
+    match outcome {
+        DeliveryOutcome::Delivered => {}
+        DeliveryOutcome::Disabled
+        | DeliveryOutcome::FailedAttempt
+        | DeliveryOutcome::RefusedTarget => tracing::info!(
+            event_id = %claimed.event_id,
+            event_type = %claimed.event_type,
+            attempt = made,
+            outcome = next.status,
+            error = record.error.as_deref().unwrap_or_default(),
+            "webhook not delivered"
+        ),
+    }
+    if !outbox::record_attempt(store, claimed, &record, &next).await? {
+        tracing::warn!(
+            event_id = %claimed.event_id,
+            "webhook lease ran out before the outcome was recorded"
+        );
+    }
+    services.metrics.webhook_attempt(outcome);
+    match outcome {
+        DeliveryOutcome::Delivered => services
+            .metrics
+            .webhook_delivered_after(now.saturating_sub(claimed.event_created_at)),
+        DeliveryOutcome::Disabled => {
+            // The business learns of it on its webhook API, and no new event is sent there
+            // until it registers a URL again.
+            let reason = format!(
+                "{} answered 410 Gone at {}",
+                claimed.url,
+                crate::clock::iso_millis(now)
+            );
+            outbox::disable_endpoint(
+                store,
+                &BusinessId::from_trusted(claimed.business_id.clone()),
+                &claimed.url,
+                &reason,
+                now,
+            )
+            .await?;
+        }
+        DeliveryOutcome::FailedAttempt | DeliveryOutcome::RefusedTarget => {}
+    }
+    Ok(outcome)
+}
+
+/// The type of the event `POST /v1/webhooks/test` and `ducat webhooks test` send.
+pub const TEST_EVENT: &str = "WEBHOOK_TEST";
+
 impl Services {
+    /// Appends a `WEBHOOK_TEST` event (the Duplo envelope) for the business, addressed like any
+    /// other event to its webhook URL, and returns its id. The deliverer sends it.
+    pub async fn append_test_event(&self, business: &BusinessId) -> Result<String, AppError> {
+        let record = self.business(business).await?;
+        if record.webhook_url.is_none() {
+            return Err(AppError::invalid(
+                "webhook_url",
+                "is not set: register one before sending a test event",
+            ));
+        }
+        let now = self.now_ms();
+        let payload = serde_json::json!({
+            "data": {
+                "event_type": TEST_EVENT,
+                "event": {
+                    "business_id": business.as_str(),
+                    "created_at": crate::clock::iso_millis(now),
+                    "description": "A test event sent on request; nothing happened on the account.",
+                },
+            },
+            "message": "A new event just occurred on your account",
+        });
+        let mut tx = self.store.begin().await?;
+        let event_id = crate::store::events::append(
+            &mut tx,
+            business,
+            crate::store::events::EventFace::Duplo,
+            TEST_EVENT,
+            None,
+            &payload,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(event_id)
+    }
+
+    /// Sends one event's delivery now, ahead of the worker, if it is pending and unclaimed (a
+    /// disabled or already claimed one is left alone). The attempt is recorded and scheduled
+    /// like any other.
+    pub async fn deliver_event_now(&self, event_id: &str) -> Result<(), AppError> {
+        let schedule = self
+            .config
+            .webhook_schedule()
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let lease = lease_ms(self.config.webhook_timeout_secs);
+        // A first delay of 0: the caller asked for this send now.
+        if let Some(claimed) = outbox::claim(&self.store, event_id, self.now_ms(), 0, lease).await?
+        {
+            send_claimed(self, &claimed, &schedule).await?;
+        }
+        Ok(())
+    }
+
     /// Sends one of the business's events again: its delivery goes back to pending with a fresh
     /// schedule, due now, whatever its state (a delivered, failed or disabled one included). An
     /// event that had nowhere to go when raised is addressed now (its callback URL, else the

@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route and status, and their latency.
+//! Prometheus metrics: requests by route and status, and their latency; webhook deliveries by
+//! outcome, and how long after its event a webhook arrived.
 
 use super::AppState;
 use axum::extract::{MatchedPath, Request, State};
@@ -24,6 +25,36 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// What one webhook attempt came to, as counted in `ducat_webhook_deliveries_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// Answered 2xx.
+    Delivered,
+    /// Any other answer, a timeout or a connection error (retried while the schedule lasts).
+    FailedAttempt,
+    /// Answered 410 Gone: the endpoint is disabled.
+    Disabled,
+    /// Never sent: the URL resolved to a private address, was not http(s), or the secret could
+    /// not be used.
+    RefusedTarget,
+}
+
+impl DeliveryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::FailedAttempt => "failed_attempt",
+            DeliveryOutcome::Disabled => "disabled",
+            DeliveryOutcome::RefusedTarget => "refused_target",
+        }
+    }
+}
+
 fn latency_histogram() -> Histogram {
     // 0.1 ms to about 3 s.
     Histogram::new(exponential_buckets(0.0001, 2.0, 16))
@@ -33,6 +64,8 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
+    webhook_lag: Histogram,
 }
 
 impl Default for Metrics {
@@ -58,11 +91,43 @@ impl Metrics {
             "HTTP request latency by route",
             latency.clone(),
         );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        // 1 s to about 1.5 days: a first attempt arrives in seconds, the schedule's last
+        // retries a day or more after the event.
+        let webhook_lag = Histogram::new(exponential_buckets(1.0, 2.0, 18));
+        registry.register(
+            "webhook_deliveries",
+            "Webhook attempts by outcome",
+            webhook_deliveries.clone(),
+        );
+        registry.register(
+            "webhook_delivery_lag_seconds",
+            "Seconds from an event's creation to its successful delivery",
+            webhook_lag.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
+            webhook_deliveries,
+            webhook_lag,
         }
+    }
+
+    /// Counts one webhook attempt's outcome.
+    pub fn webhook_attempt(&self, outcome: DeliveryOutcome) {
+        self.webhook_deliveries
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
+            })
+            .inc();
+    }
+
+    /// Records how long after its event a webhook was delivered.
+    pub fn webhook_delivered_after(&self, lag_ms: i64) {
+        // Lossy only beyond 2^53 ms, far past any real lag.
+        #[allow(clippy::cast_precision_loss)]
+        self.webhook_lag.observe(lag_ms.max(0) as f64 / 1000.0);
     }
 
     pub fn render(&self) -> String {

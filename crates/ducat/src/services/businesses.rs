@@ -160,6 +160,11 @@ impl Services {
                 payout_otp_enabled: true,
                 collection_fees: ducat_core::fees::DEFAULT_COLLECTION_FEES,
                 created_at: now,
+                webhook_previous_secret_enc: None,
+                webhook_previous_secret_expires_at: None,
+                webhook_disabled_at: None,
+                webhook_disabled_reason: None,
+                webhook_disabled_url: None,
             },
         )
         .await?;
@@ -354,11 +359,55 @@ impl Services {
         Ok(())
     }
 
+    /// Issues a new `whsec_` webhook secret and returns it (shown this once). The old one keeps
+    /// signing deliveries, next to the new one, for `overlap_secs`, so a receiver can switch to
+    /// the new secret at its own pace without rejecting a single delivery.
+    pub async fn rotate_webhook_secret(
+        &self,
+        business_id: &BusinessId,
+        overlap_secs: u64,
+    ) -> Result<RotatedSecret, AppError> {
+        let overlap_ms = i64::try_from(overlap_secs)
+            .ok()
+            .and_then(|s| s.checked_mul(1000))
+            .ok_or_else(|| AppError::invalid("overlap_secs", "is too large"))?;
+        let now = self.now_ms();
+        let previous_expires_at = now.saturating_add(overlap_ms);
+        let secret = secrets::generate_webhook_secret();
+        let mut tx = self.store.begin().await?;
+        let found = businesses::rotate_webhook_secret(
+            &mut tx,
+            business_id,
+            &self.keys.encrypt(&secret),
+            previous_expires_at,
+            now,
+        )
+        .await?;
+        if !found {
+            return Err(AppError::NotFound(format!("no business {business_id}")));
+        }
+        tx.commit().await?;
+        Ok(RotatedSecret {
+            business_id: business_id.to_string(),
+            webhook_secret: secret,
+            previous_secret_valid_until: crate::clock::iso_millis(previous_expires_at),
+        })
+    }
+
     pub async fn business(&self, business_id: &BusinessId) -> Result<BusinessRecord, AppError> {
         businesses::get_business(&self.store, business_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no business {business_id}")))
     }
+}
+
+/// A freshly rotated webhook secret, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct RotatedSecret {
+    pub business_id: String,
+    pub webhook_secret: String,
+    /// Until then deliveries carry the previous secret's signature too.
+    pub previous_secret_valid_until: String,
 }
 
 /// Preference changes as requested: `None` leaves a preference alone; `Some(None)` clears it.

@@ -33,6 +33,8 @@ pub struct Services {
     /// The SMS gateway the delivery worker sends through; `None` with the `outbox` provider,
     /// whose stored rows are the destination.
     pub sms_sender: Option<Arc<dyn crate::sms::SmsSender>>,
+    /// The registry `/metrics` renders; the workers count what they do in it too.
+    pub metrics: Arc<crate::http::metrics::Metrics>,
 }
 
 impl Services {

@@ -47,12 +47,36 @@ pub struct BusinessRecord {
     pub payout_otp_enabled: bool,
     pub collection_fees: FeeSchedule,
     pub created_at: i64,
+    /// The secret replaced by the last rotation, still signing deliveries until
+    /// `webhook_previous_secret_expires_at` so receivers can switch without a gap.
+    pub webhook_previous_secret_enc: Option<String>,
+    pub webhook_previous_secret_expires_at: Option<i64>,
+    /// Set when the receiver at `webhook_disabled_url` answered 410 Gone; cleared when a webhook
+    /// URL is registered again.
+    pub webhook_disabled_at: Option<i64>,
+    pub webhook_disabled_reason: Option<String>,
+    pub webhook_disabled_url: Option<String>,
+}
+
+impl BusinessRecord {
+    /// The previous webhook secret (encrypted) while its overlap lasts at `now_ms`.
+    pub fn previous_webhook_secret_at(&self, now_ms: i64) -> Option<&str> {
+        match (
+            &self.webhook_previous_secret_enc,
+            self.webhook_previous_secret_expires_at,
+        ) {
+            (Some(secret), Some(until)) if now_ms < until => Some(secret),
+            _ => None,
+        }
+    }
 }
 
 const BUSINESS_COLUMNS: &str = "b.id, b.name, b.email, b.mode, b.otp_phone, b.webhook_url, \
      b.webhook_secret_enc, b.verify_hash, b.ip_allowlist, b.payout_fee_flat, b.payout_fee_bps, \
      b.payout_fee_cap, b.payout_otp_enabled, b.collection_fee_flat, b.collection_fee_bps, \
-     b.collection_fee_cap, b.created_at";
+     b.collection_fee_cap, b.created_at, b.webhook_previous_secret_enc, \
+     b.webhook_previous_secret_expires_at, b.webhook_disabled_at, b.webhook_disabled_reason, \
+     b.webhook_disabled_url";
 
 fn business_from_row(row: &AnyRow) -> Result<BusinessRecord, StoreError> {
     Ok(BusinessRecord {
@@ -79,6 +103,11 @@ fn business_from_row(row: &AnyRow) -> Result<BusinessRecord, StoreError> {
             cap: opt_int(row, "collection_fee_cap").map(MinorUnits),
         },
         created_at: int(row, "created_at"),
+        webhook_previous_secret_enc: opt_text(row, "webhook_previous_secret_enc"),
+        webhook_previous_secret_expires_at: opt_int(row, "webhook_previous_secret_expires_at"),
+        webhook_disabled_at: opt_int(row, "webhook_disabled_at"),
+        webhook_disabled_reason: opt_text(row, "webhook_disabled_reason"),
+        webhook_disabled_url: opt_text(row, "webhook_disabled_url"),
     })
 }
 
@@ -163,7 +192,12 @@ pub async fn update_preferences(
             payout_fee_flat = CASE WHEN $11 = 1 THEN $12 ELSE payout_fee_flat END,
             payout_fee_bps = CASE WHEN $11 = 1 THEN $13 ELSE payout_fee_bps END,
             payout_fee_cap = CASE WHEN $11 = 1 THEN $14 ELSE payout_fee_cap END,
-            payout_otp_enabled = CASE WHEN $15 = 1 THEN $16 ELSE payout_otp_enabled END
+            payout_otp_enabled = CASE WHEN $15 = 1 THEN $16 ELSE payout_otp_enabled END,
+            -- Registering a webhook URL (even the same one) is the business saying its receiver
+            -- is back: a 410's disabling ends.
+            webhook_disabled_at = CASE WHEN $6 = 1 THEN NULL ELSE webhook_disabled_at END,
+            webhook_disabled_reason = CASE WHEN $6 = 1 THEN NULL ELSE webhook_disabled_reason END,
+            webhook_disabled_url = CASE WHEN $6 = 1 THEN NULL ELSE webhook_disabled_url END
          WHERE id = $1",
     )
     .bind(id.as_str())
@@ -190,6 +224,55 @@ pub async fn update_preferences(
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Replaces the webhook secret, keeping the one replaced (still encrypted) until
+/// `previous_expires_at`. Returns whether the business exists.
+pub async fn rotate_webhook_secret(
+    tx: &mut Tx,
+    id: &BusinessId,
+    new_secret_enc: &str,
+    previous_expires_at: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    // The right-hand sides read the row as it was, so the old secret moves to "previous".
+    let result = sqlx::query(
+        "UPDATE businesses SET
+            webhook_previous_secret_enc = webhook_secret_enc,
+            webhook_previous_secret_expires_at = $2,
+            webhook_secret_enc = $3,
+            updated_at = $4
+         WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(previous_expires_at)
+    .bind(new_secret_enc)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Records that the receiver at `url` answered 410 Gone.
+pub async fn disable_webhook_endpoint(
+    tx: &mut Tx,
+    id: &BusinessId,
+    url: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE businesses SET webhook_disabled_at = $2, webhook_disabled_reason = $3,
+                               webhook_disabled_url = $4, updated_at = $2
+         WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(now_ms)
+    .bind(reason)
+    .bind(url)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -84,18 +84,28 @@ pub async fn append_with_callback(
     // The webhook outbox row, in the same transaction: addressed now (the request's callback_url,
     // else the business's webhook URL at this moment), so a URL changed later does not redirect
     // an event already raised. No URL, no delivery.
-    let url = match callback_url {
-        Some(url) => Some(url.to_owned()),
-        None => {
-            let row = sqlx::query("SELECT webhook_url FROM businesses WHERE id = $1")
-                .bind(business.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-            row.and_then(|row| opt_text(&row, "webhook_url"))
-        }
+    let row = sqlx::query(
+        "SELECT webhook_url, webhook_disabled_url, webhook_disabled_reason FROM businesses
+         WHERE id = $1",
+    )
+    .bind(business.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (webhook_url, disabled_url, disabled_reason) = match &row {
+        Some(row) => (
+            opt_text(row, "webhook_url"),
+            opt_text(row, "webhook_disabled_url"),
+            opt_text(row, "webhook_disabled_reason"),
+        ),
+        None => (None, None, None),
     };
+    let url = callback_url.map(str::to_owned).or(webhook_url);
     if let Some(url) = url {
-        super::webhooks::enqueue(tx, &id, business, &url, now_ms).await?;
+        // A URL whose receiver answered 410 gets no sends until the business registers a URL
+        // again; the event still gets its (disabled) row so it can be replayed.
+        let disabled = (disabled_url.as_deref() == Some(url.as_str()))
+            .then(|| disabled_reason.unwrap_or_else(|| "the receiver answered 410 Gone".into()));
+        super::webhooks::enqueue(tx, &id, business, &url, now_ms, disabled.as_deref()).await?;
     }
     Ok(id)
 }

@@ -6,23 +6,33 @@ use super::{int, opt_int, opt_text, text, Store, StoreError, Tx};
 use ducat_core::ids::BusinessId;
 
 /// Writes the delivery row of a just-appended event, due at once (the schedule's first delay is
-/// applied by the deliverer, which knows the configuration).
+/// applied by the deliverer, which knows the configuration). With `disabled_reason` (the URL
+/// answered 410 earlier) the row is written `disabled` instead: never sent, but visible and
+/// replayable once the business has fixed its receiver.
 pub async fn enqueue(
     tx: &mut Tx,
     event_id: &str,
     business: &BusinessId,
     url: &str,
     now_ms: i64,
+    disabled_reason: Option<&str>,
 ) -> Result<(), StoreError> {
+    let status = match disabled_reason {
+        Some(_) => "disabled",
+        None => "pending",
+    };
     sqlx::query(
         "INSERT INTO webhook_deliveries
-             (event_id, business_id, url, status, attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)",
+             (event_id, business_id, url, status, attempts, next_attempt_at, created_at, updated_at,
+              last_error)
+         VALUES ($1, $2, $3, $5, 0, $4, $4, $4, $6)",
     )
     .bind(event_id)
     .bind(business.as_str())
     .bind(url)
     .bind(now_ms)
+    .bind(status)
+    .bind(disabled_reason)
     .execute(&mut **tx)
     .await
     .map_err(StoreError::from_insert)?;
@@ -68,6 +78,8 @@ pub struct ClaimedDelivery {
     pub event_type: String,
     /// The stored payload text: the exact body sent and signed.
     pub payload: String,
+    /// When the event was raised, for the delivery-lag metric.
+    pub event_created_at: i64,
 }
 
 /// Takes the lease on a delivery if it is still due and unleased (or its lease ran out): a
@@ -94,10 +106,11 @@ pub async fn claim(
     let Some(row) = row else {
         return Ok(None);
     };
-    let event = sqlx::query("SELECT face, event_type, payload FROM events WHERE id = $1")
-        .bind(event_id)
-        .fetch_one(store.writer())
-        .await?;
+    let event =
+        sqlx::query("SELECT face, event_type, payload, created_at FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_one(store.writer())
+            .await?;
     Ok(Some(ClaimedDelivery {
         event_id: event_id.to_owned(),
         business_id: text(&row, "business_id"),
@@ -107,6 +120,7 @@ pub async fn claim(
         face: text(&event, "face"),
         event_type: text(&event, "event_type"),
         payload: text(&event, "payload"),
+        event_created_at: int(&event, "created_at"),
     }))
 }
 
@@ -302,4 +316,107 @@ pub async fn reset_for_redelivery(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Records on the business that the receiver at `url` answered 410 Gone, and disables the
+/// business's other deliveries to that URL that are waiting (not those another node holds a
+/// lease on: their own answer decides them). One transaction, so the business never shows an
+/// endpoint disabled while its queue still sends there.
+pub async fn disable_endpoint(
+    store: &Store,
+    business: &BusinessId,
+    url: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    super::businesses::disable_webhook_endpoint(&mut tx, business, url, reason, now_ms).await?;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'disabled', last_error = $3, updated_at = $4
+         WHERE business_id = $1 AND url = $2 AND status = 'pending'
+           AND (lease_until IS NULL OR lease_until < $4)",
+    )
+    .bind(business.as_str())
+    .bind(url)
+    .bind(reason)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One of a business's events with where its delivery stands, for the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSummary {
+    pub event_id: String,
+    pub event_type: String,
+    pub transaction_ref: Option<String>,
+    pub created_at: i64,
+    /// `None` when the event had nowhere to go (no URL when it was raised).
+    pub delivery_status: Option<String>,
+    pub attempts: i64,
+    pub url: Option<String>,
+}
+
+/// A page of the business's events, newest first, and how many it has in all.
+pub async fn list_events(
+    store: &Store,
+    business: &BusinessId,
+    page: i64,
+    limit: i64,
+) -> Result<(Vec<EventSummary>, i64), StoreError> {
+    let rows = sqlx::query(
+        "SELECT e.id, e.event_type, e.transaction_ref, e.created_at, d.status, d.attempts, d.url
+         FROM events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id
+         WHERE e.business_id = $1
+         ORDER BY e.created_at DESC, e.id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(business.as_str())
+    .bind(limit)
+    .bind(page.saturating_sub(1).saturating_mul(limit))
+    .fetch_all(store.reader())
+    .await?;
+    let total = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE business_id = $1")
+        .bind(business.as_str())
+        .fetch_one(store.reader())
+        .await?;
+    let events = rows
+        .iter()
+        .map(|row| EventSummary {
+            event_id: text(row, "id"),
+            event_type: text(row, "event_type"),
+            transaction_ref: opt_text(row, "transaction_ref"),
+            created_at: int(row, "created_at"),
+            delivery_status: opt_text(row, "status"),
+            attempts: opt_int(row, "attempts").unwrap_or(0),
+            url: opt_text(row, "url"),
+        })
+        .collect();
+    Ok((events, int(&total, "n")))
+}
+
+/// One event of the business: its stored body (the exact text sent) and type. `None` when the
+/// business has no such event, another business's included.
+pub async fn event_of_business(
+    store: &Store,
+    business: &BusinessId,
+    event_id: &str,
+) -> Result<Option<(String, String, Option<String>, i64)>, StoreError> {
+    let row = sqlx::query(
+        "SELECT event_type, payload, transaction_ref, created_at FROM events
+         WHERE id = $1 AND business_id = $2",
+    )
+    .bind(event_id)
+    .bind(business.as_str())
+    .fetch_optional(store.reader())
+    .await?;
+    Ok(row.map(|row| {
+        (
+            text(&row, "event_type"),
+            text(&row, "payload"),
+            opt_text(&row, "transaction_ref"),
+            int(&row, "created_at"),
+        )
+    }))
 }

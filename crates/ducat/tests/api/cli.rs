@@ -1,7 +1,8 @@
 //! The `ducat` command line, run as a process against each engine's database.
 
 use crate::both_engines;
-use crate::helpers::{assert_duplo_error, spawn_app, Auth, Engine};
+use crate::helpers::{assert_duplo_error, spawn_app, spawn_app_with, Auth, Engine, TestApp};
+use crate::webhooks::{business_id, secrets_of, step, verify, Receiver, ReceiverState};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -15,6 +16,8 @@ both_engines!(
     ledger_check_exits_zero_when_clean_and_names_what_is_broken,
     serve_prints_the_demo_business_once_and_stops_gracefully,
     json_logs_never_carry_a_key_or_an_otp,
+    business_rotate_webhook_secret_prints_the_new_secret_and_keeps_the_old_one,
+    webhooks_list_redeliver_and_test_from_the_command_line,
 );
 
 fn ducat(database_url: &str, master_key: &str, args: &[&str]) -> Output {
@@ -717,4 +720,274 @@ fn contains_number(line: &str, digits: &str) -> bool {
         let after = line[at + digits.len()..].chars().next();
         !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
     })
+}
+
+/// Moves the test's clock to the wall clock: the command line stamps what it writes with the
+/// system clock, and the worker step the test runs must see it as due.
+fn catch_up_with_the_wall_clock(app: &TestApp) {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let behind = (wall - app.clock_now()) / 1000 + 1;
+    if behind > 0 {
+        app.clock.advance_secs(behind);
+    }
+}
+
+async fn business_rotate_webhook_secret_prints_the_new_secret_and_keeps_the_old_one(
+    engine: Engine,
+) {
+    let receiver = Receiver::start(ReceiverState::default()).await;
+    let Some(app) = spawn_app_with(engine, |c| c.webhook_allow_private_targets = true).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    let id = business_id(&business);
+    let (old, _) = secrets_of(&app, &business).await;
+    let output = ducat(
+        &app.database_url,
+        &app.master_key_hex,
+        &[
+            "business",
+            "rotate-webhook-secret",
+            &business.id,
+            "--overlap-secs",
+            "600",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rotated: Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    let new = rotated["webhook_secret"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("whsec_"));
+    assert!(rotated["previous_secret_valid_until"].is_string());
+    let record = app.services.business(&id).await.unwrap();
+    assert_eq!(
+        app.services
+            .keys
+            .decrypt(&record.webhook_secret_enc)
+            .unwrap(),
+        new
+    );
+    let previous = record.webhook_previous_secret_enc.clone().unwrap();
+    assert_eq!(
+        app.services.keys.decrypt(&previous).unwrap(),
+        old,
+        "kept, encrypted"
+    );
+    let until = record.webhook_previous_secret_expires_at.unwrap();
+
+    // A delivery within the overlap carries both signatures.
+    catch_up_with_the_wall_clock(&app);
+    assert!(app.clock_now() < until);
+    app.services
+        .set_preferences(
+            &id,
+            ducat::services::businesses::PreferenceInput {
+                webhook_url: Some(Some(receiver.url("/hook"))),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    app.fund(&business, &business.ngn_account, "300").await;
+    assert_eq!(step(&app).await, 1);
+    let got = receiver.received()[0].clone();
+    let now = app.clock_now() / 1000;
+    assert_eq!(
+        got.header("webhook-signature").unwrap().split(' ').count(),
+        2
+    );
+    verify(&new, &got, now).unwrap();
+    verify(&old, &got, now).unwrap();
+
+    // The default overlap comes from the configuration (here the environment).
+    let output = Command::new(env!("CARGO_BIN_EXE_ducat"))
+        .args(["business", "rotate-webhook-secret", &business.id])
+        .env("DATABASE_URL", &app.database_url)
+        .env("DUCAT_MASTER_KEY", &app.master_key_hex)
+        .env("DUCAT_LOG", "warn")
+        .env("DUCAT_WEBHOOK_SECRET_OVERLAP_SECS", "0")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    let newest = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("webhook_secret"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let record = app.services.business(&id).await.unwrap();
+    assert_eq!(
+        app.services
+            .keys
+            .decrypt(&record.webhook_secret_enc)
+            .unwrap(),
+        newest
+    );
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let expires = record.webhook_previous_secret_expires_at.unwrap();
+    assert!(expires <= wall && expires > wall - 60_000, "no overlap");
+
+    for (args, expected) in [
+        (
+            vec!["business", "rotate-webhook-secret", "not-a-uuid"],
+            "not a business id",
+        ),
+        (
+            vec![
+                "business",
+                "rotate-webhook-secret",
+                "00000000-0000-4000-8000-000000000000",
+            ],
+            "no business",
+        ),
+        (
+            vec![
+                "business",
+                "rotate-webhook-secret",
+                &business.id,
+                "--overlap-secs",
+                "soon",
+            ],
+            "overlap-secs",
+        ),
+    ] {
+        let output = ducat(&app.database_url, &app.master_key_hex, &args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    app.finish().await;
+}
+
+async fn webhooks_list_redeliver_and_test_from_the_command_line(engine: Engine) {
+    let receiver = Receiver::start(ReceiverState::default()).await;
+    let Some(app) = spawn_app_with(engine, |c| c.webhook_allow_private_targets = true).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    let id = business_id(&business);
+    let cli = |args: &[&str]| ducat(&app.database_url, &app.master_key_hex, args);
+
+    // No URL: a test event has nowhere to go.
+    let refused = cli(&["webhooks", "test", &business.id]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("webhook_url"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let url = receiver.url("/hook");
+    let set = cli(&["business", "set", &business.id, "--webhook-url", &url]);
+    assert!(set.status.success(), "{}", stderr(&set));
+    app.fund(&business, &business.ngn_account, "300").await;
+    let listed = cli(&["webhooks", "list", &business.id, "--json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let events: Value = serde_json::from_str(&stdout(&listed)).expect("JSON on stdout");
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["event_type"], "ACCOUNT_INFLOW");
+    assert_eq!(events[0]["delivery_status"], "pending");
+    assert_eq!(events[0]["url"], url.as_str());
+    let event_id = events[0]["event_id"].as_str().unwrap().to_owned();
+    assert_eq!(step(&app).await, 1);
+    let table = stdout(&cli(&["webhooks", "list", &business.id]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(&event_id) && l.contains("delivered")),
+        "{table}"
+    );
+
+    // Redeliver: queued, then sent by the worker.
+    let redelivered = cli(&["webhooks", "redeliver", &business.id, &event_id]);
+    assert!(redelivered.status.success(), "{}", stderr(&redelivered));
+    assert!(stdout(&redelivered).contains("worker"));
+    catch_up_with_the_wall_clock(&app);
+    assert_eq!(step(&app).await, 1);
+    assert_eq!(receiver.received().len(), 2);
+    assert_eq!(
+        receiver.received()[1].header("webhook-id"),
+        Some(event_id.as_str())
+    );
+
+    // Test: appended; the worker delivers it.
+    let tested = cli(&["webhooks", "test", &business.id]);
+    assert!(tested.status.success(), "{}", stderr(&tested));
+    assert!(
+        stdout(&tested).contains("worker delivers it"),
+        "{}",
+        stdout(&tested)
+    );
+    catch_up_with_the_wall_clock(&app);
+    assert_eq!(step(&app).await, 1);
+    let got = receiver.received()[2].clone();
+    assert_eq!(got.json()["data"]["event_type"], "WEBHOOK_TEST");
+    let (secret, _) = secrets_of(&app, &business).await;
+    verify(&secret, &got, app.clock_now() / 1000).unwrap();
+
+    // A disabled endpoint shows in the listing; `business set --webhook-url` re-enables it.
+    ducat::store::webhooks::disable_endpoint(
+        &app.services.store,
+        &id,
+        &url,
+        "answered 410 Gone",
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    let table = stdout(&cli(&["webhooks", "list", &business.id]));
+    assert!(table.contains("DISABLED"), "{table}");
+    let set = cli(&["business", "set", &business.id, "--webhook-url", &url]);
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(app
+        .services
+        .business(&id)
+        .await
+        .unwrap()
+        .webhook_disabled_at
+        .is_none());
+    assert!(!stdout(&cli(&["webhooks", "list", &business.id])).contains("DISABLED"));
+
+    // Another business's event, an unknown event, a malformed id: exit 1 with the reason.
+    let other = app.create_business().await;
+    for (args, expected) in [
+        (
+            vec![
+                "webhooks",
+                "redeliver",
+                other.id.as_str(),
+                event_id.as_str(),
+            ],
+            "no event",
+        ),
+        (
+            vec!["webhooks", "redeliver", business.id.as_str(), "evt_nope"],
+            "no event",
+        ),
+        (vec!["webhooks", "list", "nope"], "not a business id"),
+        (
+            vec!["webhooks", "list", "00000000-0000-4000-8000-000000000000"],
+            "no business",
+        ),
+    ] {
+        let output = cli(&args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    app.finish().await;
 }

@@ -48,6 +48,10 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
         "/v1/recipients/payouts-otp",
         "/v1/virtual-accounts",
         "/v1/virtual-accounts/{account_ref}",
+        "/v1/webhooks/events",
+        "/v1/webhooks/events/{event_id}",
+        "/v1/webhooks/events/{event_id}/redeliver",
+        "/v1/webhooks/test",
         "/v1/wallets/balance/{wallet_ref}",
         "/v1/wallets/transactions",
         "/v1/wallets/transactions/external/{transaction_id}",
@@ -61,7 +65,7 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
     }
     assert_eq!(
         paths.len(),
-        36,
+        40,
         "a route was added without a test line here, or the reverse"
     );
     let schemes = &answer.body["components"]["securitySchemes"];

@@ -2,13 +2,15 @@
 //! records what it gets and can be told to fail, hang, or answer 410), signed per Standard
 //! Webhooks with a stable id, retried on the schedule, disabled by 410, failed at the schedule's
 //! end and replayable, never sent to private targets unless allowed, and sent once with two
-//! workers racing.
+//! workers racing; a rotated secret signs next to the old one for the overlap; a 410 disables the
+//! endpoint until a URL is registered again; the events API lists, shows, redelivers and tests;
+//! /metrics counts deliveries.
 //!
 //! Background workers are off: each test calls the worker step itself and moves the injected
 //! clock to make retries due.
 
 use crate::both_engines;
-use crate::helpers::{spawn_app_with, Engine, TestApp, TestBusiness, START_MS};
+use crate::helpers::{assert_duplo_error, spawn_app_with, Engine, TestApp, TestBusiness, START_MS};
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -35,11 +37,16 @@ both_engines!(
     a_beqelal_payment_with_a_callback_url_is_delivered_there,
     events_with_no_url_get_no_delivery,
     a_node_that_dies_mid_delivery_loses_nothing,
+    a_rotated_secret_signs_next_to_the_old_one_until_the_overlap_ends,
+    a_410_disables_the_endpoint_until_a_url_is_registered_again,
+    the_events_api_lists_shows_and_redelivers_a_business_s_events,
+    the_events_api_sends_a_test_event_and_refuses_bad_input,
+    metrics_count_deliveries_by_outcome_and_their_lag,
 );
 
 /// What the receiver does with the next request; once the script is used up it answers 200.
 #[derive(Debug, Clone, Copy)]
-enum Reply {
+pub(crate) enum Reply {
     Status(u16),
     StatusRetryAfter(u16, u64),
     /// Answers only after the deliverer's timeout (1 s in these tests) has passed.
@@ -47,39 +54,39 @@ enum Reply {
 }
 
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     path: String,
     headers: HeaderMap,
     body: String,
 }
 
 impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).expect("a JSON body")
     }
 }
 
 #[derive(Default)]
-struct ReceiverState {
-    script: VecDeque<Reply>,
-    always: Option<u16>,
+pub(crate) struct ReceiverState {
+    pub(crate) script: VecDeque<Reply>,
+    pub(crate) always: Option<u16>,
     /// How long a 200 takes, so racing workers really overlap.
-    accept_after: Duration,
-    received: Vec<Received>,
+    pub(crate) accept_after: Duration,
+    pub(crate) received: Vec<Received>,
 }
 
 #[derive(Clone)]
-struct Receiver {
-    base: String,
-    state: Arc<Mutex<ReceiverState>>,
+pub(crate) struct Receiver {
+    pub(crate) base: String,
+    pub(crate) state: Arc<Mutex<ReceiverState>>,
 }
 
 impl Receiver {
-    async fn start(state: ReceiverState) -> Receiver {
+    pub(crate) async fn start(state: ReceiverState) -> Receiver {
         let state = Arc::new(Mutex::new(state));
         let router = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
@@ -93,11 +100,11 @@ impl Receiver {
         Receiver { base, state }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()
     }
 }
@@ -153,7 +160,7 @@ async fn spawn(engine: Engine, configure: impl FnOnce(&mut Config)) -> Option<Te
     .await
 }
 
-fn business_id(business: &TestBusiness) -> BusinessId {
+pub(crate) fn business_id(business: &TestBusiness) -> BusinessId {
     BusinessId::parse(&business.id).unwrap()
 }
 
@@ -171,7 +178,7 @@ async fn set_webhook_url(app: &TestApp, business: &TestBusiness, url: &str) {
 }
 
 /// The business's `(whsec_ secret, verify_hash)`, as its dashboard shows them.
-async fn secrets_of(app: &TestApp, business: &TestBusiness) -> (String, String) {
+pub(crate) async fn secrets_of(app: &TestApp, business: &TestBusiness) -> (String, String) {
     let record =
         ducat::store::businesses::get_business(&app.services.store, &business_id(business))
             .await
@@ -201,7 +208,7 @@ async fn event_ids(app: &TestApp, business: &TestBusiness, event_type: &str) -> 
     .collect()
 }
 
-async fn step(app: &TestApp) -> usize {
+pub(crate) async fn step(app: &TestApp) -> usize {
     deliver_due_webhooks(&app.services)
         .await
         .expect("the step runs")
@@ -220,7 +227,7 @@ async fn attempts_of(app: &TestApp, event_id: &str) -> Vec<WebhookAttempt> {
 
 /// An independent Standard Webhooks verifier, as a receiver writes it: checks the timestamp's
 /// freshness against `now_secs` and that one of the space-separated `v1,` signatures matches.
-fn verify(secret: &str, received: &Received, now_secs: i64) -> Result<(), String> {
+pub(crate) fn verify(secret: &str, received: &Received, now_secs: i64) -> Result<(), String> {
     let id = received.header("webhook-id").ok_or("no webhook-id")?;
     let timestamp = received
         .header("webhook-timestamp")
@@ -702,5 +709,421 @@ async fn a_node_that_dies_mid_delivery_loses_nothing(engine: Engine) {
         ("delivered", 1)
     );
     assert_eq!(attempts_of(&app, &event_id).await.len(), 1);
+    app.finish().await;
+}
+
+/// The `v1,` signatures of a delivery, in the order sent.
+fn signatures(received: &Received) -> Vec<String> {
+    received
+        .header("webhook-signature")
+        .unwrap_or_default()
+        .split(' ')
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether this one signature of the delivery verifies with this secret (the independent
+/// verifier, given the delivery with only that signature).
+fn signed_by(secret: &str, received: &Received, signature: &str, now_secs: i64) -> bool {
+    let mut alone = received.clone();
+    alone
+        .headers
+        .insert("webhook-signature", signature.parse().unwrap());
+    verify(secret, &alone, now_secs).is_ok()
+}
+
+async fn a_rotated_secret_signs_next_to_the_old_one_until_the_overlap_ends(engine: Engine) {
+    let receiver = Receiver::start(ReceiverState::default()).await;
+    let Some(app) = spawn(engine, |_| {}).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    set_webhook_url(&app, &business, &receiver.url("/hook")).await;
+    let (old, _) = secrets_of(&app, &business).await;
+    let rotated = app
+        .services
+        .rotate_webhook_secret(&business_id(&business), 3600)
+        .await
+        .unwrap();
+    let new = rotated.webhook_secret.clone();
+    assert!(new.starts_with("whsec_"));
+    assert_ne!(new, old);
+    assert_eq!(
+        secrets_of(&app, &business).await.0,
+        new,
+        "the new one is current"
+    );
+
+    // During the overlap: both signatures, the new one first, each verifying with its own secret.
+    app.fund(&business, &business.ngn_account, "500").await;
+    assert_eq!(step(&app).await, 1);
+    let now = START_MS / 1000;
+    let during = receiver.received()[0].clone();
+    let sent = signatures(&during);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(signed_by(&new, &during, &sent[0], now));
+    assert!(!signed_by(&old, &during, &sent[0], now));
+    assert!(signed_by(&old, &during, &sent[1], now));
+    assert!(!signed_by(&new, &during, &sent[1], now));
+    verify(&new, &during, now).expect("a receiver on the new secret accepts it");
+    verify(&old, &during, now).expect("a receiver still on the old secret accepts it");
+
+    // Still both one second before the end; after it, only the new one.
+    app.clock.advance_secs(3599);
+    app.fund(&business, &business.ngn_account, "600").await;
+    assert_eq!(step(&app).await, 1);
+    assert_eq!(signatures(&receiver.received()[1]).len(), 2);
+    app.clock.advance_secs(1);
+    app.fund(&business, &business.ngn_account, "700").await;
+    assert_eq!(step(&app).await, 1);
+    let after = receiver.received()[2].clone();
+    let later = (START_MS / 1000) + 3600;
+    assert_eq!(signatures(&after).len(), 1);
+    verify(&new, &after, later).expect("the new secret verifies");
+    assert!(verify(&old, &after, later).is_err(), "the old one is gone");
+    app.finish().await;
+}
+
+async fn a_410_disables_the_endpoint_until_a_url_is_registered_again(engine: Engine) {
+    let receiver = Receiver::start(ReceiverState {
+        script: VecDeque::from([Reply::Status(410)]),
+        ..ReceiverState::default()
+    })
+    .await;
+    let Some(app) = spawn(engine, |_| {}).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    let url = receiver.url("/hook");
+    set_webhook_url(&app, &business, &url).await;
+    app.fund(&business, &business.ngn_account, "300").await;
+    app.fund(&business, &business.ngn_account, "400").await;
+    let first = event_ids(&app, &business, "ACCOUNT_INFLOW").await;
+
+    // The first answer is 410: the endpoint is disabled, and so is the other waiting delivery.
+    assert_eq!(step(&app).await, 0);
+    assert_eq!(receiver.received().len(), 1);
+    for event_id in &first {
+        assert_eq!(state(&app, event_id).await.status, "disabled");
+    }
+    let record =
+        ducat::store::businesses::get_business(&app.services.store, &business_id(&business))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(record.webhook_disabled_at, Some(START_MS));
+    assert_eq!(record.webhook_disabled_url.as_deref(), Some(url.as_str()));
+    assert!(record.webhook_disabled_reason.unwrap().contains("410"));
+
+    // The business sees it on its webhook API.
+    let listed = app
+        .get(
+            &format!("/v1/webhooks/events?business_id={}", business.id),
+            &business.duplo(),
+        )
+        .await;
+    assert_eq!(listed.status.as_u16(), 200, "{}", listed.text);
+    let endpoint = &listed.body["data"]["endpoint"];
+    assert_eq!(endpoint["status"], "disabled");
+    assert_eq!(endpoint["disabled_url"], url.as_str());
+    assert!(endpoint["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("410"));
+
+    // New events are recorded, their deliveries disabled (never sent, replayable).
+    app.clock.advance_secs(60);
+    app.fund(&business, &business.ngn_account, "500").await;
+    let all = event_ids(&app, &business, "ACCOUNT_INFLOW").await;
+    let held = all.last().unwrap().clone();
+    let held_state = state(&app, &held).await;
+    assert_eq!(held_state.status, "disabled");
+    assert!(held_state.last_error.unwrap().contains("410"));
+    app.clock.advance_secs(86_400);
+    assert_eq!(step(&app).await, 0);
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "nothing is sent to a disabled URL"
+    );
+
+    // Registering the URL again re-enables it; new events go out, the held one is replayable.
+    let registered = app
+        .post(
+            "/v1/merchants/businesses/webhook",
+            &business.duplo(),
+            json!({ "business_id": business.id, "webhook_url": url, "verify_hash": "h-1" }),
+        )
+        .await;
+    assert_eq!(registered.status.as_u16(), 200, "{}", registered.text);
+    let listed = app
+        .get(
+            &format!("/v1/webhooks/events?business_id={}", business.id),
+            &business.duplo(),
+        )
+        .await;
+    assert_eq!(listed.body["data"]["endpoint"]["status"], "enabled");
+    assert!(listed.body["data"]["endpoint"]["disabled_at"].is_null());
+    app.fund(&business, &business.ngn_account, "600").await;
+    assert_eq!(step(&app).await, 1);
+    let redelivered = app
+        .post(
+            &format!("/v1/webhooks/events/{held}/redeliver"),
+            &business.duplo(),
+            json!({ "business_id": business.id }),
+        )
+        .await;
+    assert_eq!(redelivered.status.as_u16(), 200, "{}", redelivered.text);
+    assert_eq!(step(&app).await, 1);
+    assert_eq!(state(&app, &held).await.status, "delivered");
+    assert_eq!(receiver.received().len(), 3);
+    app.finish().await;
+}
+
+async fn the_events_api_lists_shows_and_redelivers_a_business_s_events(engine: Engine) {
+    let receiver = Receiver::start(ReceiverState {
+        script: VecDeque::from([Reply::Status(500)]),
+        ..ReceiverState::default()
+    })
+    .await;
+    let Some(app) = spawn(engine, |_| {}).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    set_webhook_url(&app, &business, &receiver.url("/hook")).await;
+    app.fund(&business, &business.ngn_account, "300").await;
+    app.clock.advance_secs(1);
+    app.fund(&business, &business.ngn_account, "400").await;
+    let events = event_ids(&app, &business, "ACCOUNT_INFLOW").await;
+    assert_eq!(events.len(), 2);
+    // The older one fails once (500), the newer one is delivered.
+    assert_eq!(step(&app).await, 1);
+
+    let listed = app
+        .get(
+            &format!("/v1/webhooks/events?business_id={}&limit=1", business.id),
+            &business.duplo(),
+        )
+        .await;
+    assert_eq!(listed.status.as_u16(), 200, "{}", listed.text);
+    let data = &listed.body["data"];
+    assert_eq!(data["pagination"]["total"], 2);
+    assert_eq!(data["endpoint"]["status"], "enabled");
+    let page: Vec<Value> = data["events"].as_array().unwrap().clone();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0]["event_id"], events[1].as_str(), "newest first");
+    assert_eq!(page[0]["event_type"], "ACCOUNT_INFLOW");
+    assert_eq!(page[0]["delivery_status"], "delivered");
+    assert_eq!(page[0]["attempts"], 1);
+    assert_eq!(page[0]["url"], receiver.url("/hook").as_str());
+    assert!(page[0]["transaction_ref"]
+        .as_str()
+        .unwrap()
+        .starts_with("tran_"));
+    assert!(page[0]["created_at"].is_string());
+    let second = app
+        .get(
+            &format!(
+                "/v1/webhooks/events?business_id={}&limit=1&page=2",
+                business.id
+            ),
+            &business.duplo(),
+        )
+        .await;
+    let older = &second.body["data"]["events"][0];
+    assert_eq!(older["event_id"], events[0].as_str());
+    assert_eq!(older["delivery_status"], "pending");
+
+    // The detail: the body as sent and every attempt.
+    let shown = app
+        .get(
+            &format!(
+                "/v1/webhooks/events/{}?business_id={}",
+                events[0], business.id
+            ),
+            &business.duplo(),
+        )
+        .await;
+    assert_eq!(shown.status.as_u16(), 200, "{}", shown.text);
+    let data = &shown.body["data"];
+    assert_eq!(data["body"], receiver.received()[0].json());
+    assert_eq!(data["delivery"]["status"], "pending");
+    let tried = data["attempts"].as_array().unwrap();
+    assert_eq!(tried.len(), 1);
+    assert_eq!(tried[0]["status_code"], 500);
+    assert_eq!(tried[0]["url"], receiver.url("/hook").as_str());
+    assert_eq!(tried[0]["response_body"], "answer 500");
+    assert!(tried[0]["error"].as_str().unwrap().contains("500"));
+    assert!(tried[0]["latency_ms"].is_i64());
+    assert!(tried[0]["attempted_at"].is_string());
+
+    // Redelivering the delivered one sends it again, with the same id.
+    let redelivered = app
+        .post(
+            &format!("/v1/webhooks/events/{}/redeliver", events[1]),
+            &business.duplo(),
+            json!({ "business_id": business.id }),
+        )
+        .await;
+    assert_eq!(redelivered.status.as_u16(), 200, "{}", redelivered.text);
+    assert_eq!(redelivered.body["data"]["delivery"]["status"], "pending");
+    assert_eq!(step(&app).await, 1);
+    let last = receiver.received().last().unwrap().clone();
+    assert_eq!(last.header("webhook-id"), Some(events[1].as_str()));
+    assert_eq!(attempts_of(&app, &events[1]).await.len(), 2);
+
+    // Another business's event is not found, whichever way it is asked for.
+    let other = app.create_business().await;
+    let foreign = app
+        .get(
+            &format!("/v1/webhooks/events/{}?business_id={}", events[0], other.id),
+            &other.duplo(),
+        )
+        .await;
+    assert_duplo_error(&foreign, 404);
+    let foreign = app
+        .post(
+            &format!("/v1/webhooks/events/{}/redeliver", events[0]),
+            &other.duplo(),
+            json!({ "business_id": other.id }),
+        )
+        .await;
+    assert_duplo_error(&foreign, 404);
+    let listed = app
+        .get(
+            &format!("/v1/webhooks/events?business_id={}", other.id),
+            &other.duplo(),
+        )
+        .await;
+    assert_eq!(listed.body["data"]["pagination"]["total"], 0);
+    assert_eq!(listed.body["data"]["endpoint"]["status"], "not_set");
+    app.finish().await;
+}
+
+async fn the_events_api_sends_a_test_event_and_refuses_bad_input(engine: Engine) {
+    let receiver = Receiver::start(ReceiverState::default()).await;
+    let Some(app) = spawn(engine, |_| {}).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    // No URL yet: nowhere to send a test to.
+    let refused = app
+        .post(
+            "/v1/webhooks/test",
+            &business.duplo(),
+            json!({ "business_id": business.id }),
+        )
+        .await;
+    assert!(assert_duplo_error(&refused, 400).contains("webhook_url"));
+
+    set_webhook_url(&app, &business, &receiver.url("/hook")).await;
+    let sent = app
+        .post(
+            "/v1/webhooks/test",
+            &business.duplo(),
+            json!({ "business_id": business.id }),
+        )
+        .await;
+    assert_eq!(sent.status.as_u16(), 200, "{}", sent.text);
+    let data = &sent.body["data"];
+    assert_eq!(data["event_type"], "WEBHOOK_TEST");
+    assert_eq!(data["delivery"]["status"], "delivered");
+    assert_eq!(data["attempts"][0]["status_code"], 200);
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "sent at once, through the outbox");
+    let got = &received[0];
+    assert_eq!(got.json()["data"]["event_type"], "WEBHOOK_TEST");
+    assert_eq!(got.header("webhook-id"), data["event_id"].as_str());
+    let (secret, verify_hash) = secrets_of(&app, &business).await;
+    verify(&secret, got, START_MS / 1000).expect("signed like any event");
+    assert_eq!(got.header("dp-hash-verify"), Some(verify_hash.as_str()));
+    assert_eq!(step(&app).await, 0, "and not again by the worker");
+
+    // Bad input: the Duplo error shape and a 4xx, every time.
+    let id = &business.id;
+    for (path, status) in [
+        (format!("/v1/webhooks/events?business_id={id}&page=0"), 400),
+        (
+            format!("/v1/webhooks/events?business_id={id}&limit=abc"),
+            400,
+        ),
+        (
+            format!("/v1/webhooks/events?business_id={id}&limit=201"),
+            400,
+        ),
+        ("/v1/webhooks/events".to_owned(), 400),
+        (
+            "/v1/webhooks/events/evt_nope?business_id=".to_owned() + id,
+            404,
+        ),
+    ] {
+        let answer = app.get(&path, &business.duplo()).await;
+        assert_duplo_error(&answer, status);
+    }
+    let other = app.create_business().await;
+    let answer = app
+        .get(
+            &format!("/v1/webhooks/events?business_id={}", other.id),
+            &business.duplo(),
+        )
+        .await;
+    assert_duplo_error(&answer, 403);
+    for (path, body) in [
+        ("/v1/webhooks/test", json!({})),
+        ("/v1/webhooks/test", json!({ "business_id": 7 })),
+        (
+            "/v1/webhooks/events/evt_nope/redeliver",
+            json!({ "business_id": id }),
+        ),
+    ] {
+        let answer = app.post(path, &business.duplo(), body).await;
+        let status = answer.status.as_u16();
+        assert!((400..500).contains(&status), "{path}: {}", answer.text);
+        assert_duplo_error(&answer, status);
+    }
+    let unauthenticated = app
+        .get(
+            &format!("/v1/webhooks/events?business_id={id}"),
+            &crate::helpers::Auth::None,
+        )
+        .await;
+    assert_duplo_error(&unauthenticated, 401);
+    app.finish().await;
+}
+
+async fn metrics_count_deliveries_by_outcome_and_their_lag(engine: Engine) {
+    let receiver = Receiver::start(ReceiverState {
+        script: VecDeque::from([Reply::Status(503)]),
+        ..ReceiverState::default()
+    })
+    .await;
+    let Some(app) = spawn(engine, |_| {}).await else {
+        return;
+    };
+    let business = app.create_business().await;
+    set_webhook_url(&app, &business, &receiver.url("/hook")).await;
+    app.fund(&business, &business.ngn_account, "300").await;
+    assert_eq!(step(&app).await, 0);
+    app.clock.advance_secs(5);
+    assert_eq!(step(&app).await, 1);
+    let metrics = app.get("/metrics", &crate::helpers::Auth::None).await;
+    let text = metrics.text;
+    assert!(
+        text.contains(r#"ducat_webhook_deliveries_total{outcome="delivered"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"ducat_webhook_deliveries_total{outcome="failed_attempt"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("ducat_webhook_delivery_lag_seconds_count 1"),
+        "{text}"
+    );
+    // Delivered 5 s after the event.
+    assert!(
+        text.contains("ducat_webhook_delivery_lag_seconds_sum 5.0"),
+        "{text}"
+    );
     app.finish().await;
 }

@@ -66,6 +66,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(virtual_accounts::get_one),
         )
         .route("/v1/merchants/businesses/webhook", post(webhooks::register))
+        .route("/v1/webhooks/events", get(webhooks::list_events))
+        .route("/v1/webhooks/events/{event_id}", get(webhooks::get_event))
+        .route(
+            "/v1/webhooks/events/{event_id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route("/v1/webhooks/test", post(webhooks::test))
         .route("/v1/merchants/utilities/banks/list", get(utilities::banks))
         .route(
             "/v1/merchants/utilities/banks/verify",

@@ -104,11 +104,11 @@ pub struct ListQuery {
     pub search_term: Option<String>,
 }
 
-fn present(value: &Option<String>) -> Option<&str> {
+pub(crate) fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn whole_number(
+pub(crate) fn whole_number(
     field: &str,
     value: Option<&str>,
     default: i64,
