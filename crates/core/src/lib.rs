@@ -14,3 +14,5 @@ pub mod money;
 pub mod otp;
 pub mod payout;
 pub mod phone;
+pub mod roles;
+pub mod sign_in;

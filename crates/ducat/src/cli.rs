@@ -5,6 +5,7 @@
 use crate::clock::{iso_millis, SystemClock};
 use crate::config::Config;
 use crate::services::businesses::{CreatedBusiness, NewBusiness, PreferenceInput};
+use crate::services::audit::Actor;
 use crate::services::AppError;
 use crate::store::businesses::{self, CredentialKind, CredentialRecord, Mode};
 use crate::{App, StartError};
@@ -440,7 +441,7 @@ async fn business_set(config: Config, args: SetArgs) -> Result<i32, StartError> 
         ));
     }
     let app = App::build(config, Arc::new(SystemClock)).await?;
-    let result = app.services().set_preferences(&business_id, changes).await;
+    let result = app.services().set_preferences(&business_id, &Actor::Cli, changes).await;
     app.services().store.close().await;
     match result {
         Ok(()) => {
@@ -562,7 +563,7 @@ async fn business_new_key(config: Config, args: NewKeyArgs) -> Result<i32, Start
     // The foreign key would refuse an unknown business too, but only as an internal error;
     // checking first names the problem.
     let issued = match services.business(&business_id).await {
-        Ok(_) => services.issue_credential(&business_id, kind).await,
+        Ok(_) => services.issue_credential(&business_id, &Actor::Cli, kind).await,
         Err(error) => Err(error),
     };
     services.store.close().await;
@@ -617,7 +618,7 @@ async fn business_revoke_key(config: Config, args: RevokeKeyArgs) -> Result<i32,
     let message = match services.business(&business_id).await {
         Err(error) => Some(error.to_string()),
         Ok(_) => match services
-            .revoke_credential(&business_id, &args.credential_id)
+            .revoke_credential(&business_id, &Actor::Cli, &args.credential_id)
             .await
         {
             Ok(()) => None,
@@ -671,7 +672,7 @@ async fn business_rotate_webhook_secret(
     let app = App::build(config, Arc::new(SystemClock)).await?;
     let rotated = app
         .services()
-        .rotate_webhook_secret(&business_id, overlap)
+        .rotate_webhook_secret(&business_id, &Actor::Cli, overlap)
         .await;
     app.services().store.close().await;
     let rotated = match rotated {

@@ -91,6 +91,7 @@ impl MasterKey {
             credential_hash: self.derive("credential-hash"),
             otp_hash: self.derive("otp-hash"),
             encryption: self.derive("secret-encryption"),
+            dashboard_token_hash: self.derive("dashboard-token-hash"),
         }
     }
 }
@@ -115,6 +116,7 @@ pub struct ServerKeys {
     credential_hash: [u8; 32],
     otp_hash: [u8; 32],
     encryption: [u8; 32],
+    dashboard_token_hash: [u8; 32],
 }
 
 impl fmt::Debug for ServerKeys {
@@ -137,6 +139,15 @@ impl ServerKeys {
         hex::encode(hmac_sha256(
             &self.otp_hash,
             &[transaction.as_bytes(), b"\x00", otp.as_bytes()],
+        ))
+    }
+
+    /// The stored form of a dashboard session or invitation token: a database dump alone
+    /// lets nobody sign in. `kind` keeps a session token from ever matching an invitation.
+    pub fn hash_dashboard_token(&self, kind: &str, token: &str) -> String {
+        hex::encode(hmac_sha256(
+            &self.dashboard_token_hash,
+            &[kind.as_bytes(), b"\x00", token.as_bytes()],
         ))
     }
 

@@ -20,7 +20,7 @@ pub enum Face {
 /// Beqelal's documented answer for a reference that is not the caller's.
 pub const BEQELAL_NOT_FOUND_DETAIL: &str = "Transaction does not exist with this reference number.";
 
-fn log_internal(error: &AppError) {
+pub fn log_internal(error: &AppError) {
     let mut chain = String::new();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
@@ -64,6 +64,7 @@ fn duplo(error: &AppError) -> Response {
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     match error {
@@ -86,7 +87,8 @@ fn duplo(error: &AppError) -> Response {
         | AppError::Refused { detail: m, .. }
         | AppError::Unavailable(m)
         | AppError::PayloadTooLarge(m)
-        | AppError::UnsupportedMediaType(m) => duplo_envelope(status, json!({}), m),
+        | AppError::UnsupportedMediaType(m)
+        | AppError::RateLimited { message: m, .. } => duplo_envelope(status, json!({}), m),
         AppError::IpNotAllowed(_) => duplo_envelope(status, json!({}), &error.to_string()),
     }
 }
@@ -148,6 +150,12 @@ fn beqelal(error: &AppError) -> Response {
             "415",
             "UNSUPPORTED_MEDIA_TYPE",
             m,
+        ),
+        AppError::RateLimited { message, .. } => beqelal_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "429",
+            "TOO_MANY_REQUESTS",
+            message,
         ),
         AppError::Internal(_) => beqelal_error(
             StatusCode::INTERNAL_SERVER_ERROR,

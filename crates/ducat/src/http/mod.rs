@@ -4,6 +4,7 @@
 
 pub mod beqelal;
 pub mod body;
+pub mod dashboard;
 pub mod duplo;
 pub mod face;
 pub mod hosted;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(hosted::router())
         .merge(logos::router())
         .merge(pay_page::router())
+        .merge(dashboard::router())
         .fallback(face::not_found)
         .method_not_allowed_fallback(face::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

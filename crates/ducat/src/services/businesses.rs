@@ -1,5 +1,6 @@
 //! Creating businesses with their credentials and wallets, and changing their preferences.
 
+use super::audit::Actor;
 use super::{AppError, Services};
 use crate::secrets::{self, PlainApiKey};
 use crate::store::businesses::{
@@ -244,12 +245,19 @@ impl Services {
     pub async fn issue_credential(
         &self,
         business_id: &BusinessId,
+        actor: &Actor,
         kind: CredentialKind,
     ) -> Result<IssuedCredential, AppError> {
         let business = self.business(business_id).await?;
         let mut tx = self.store.begin().await?;
         let issued = self
             .issue_credential_in(&mut tx, business_id, kind, business.mode)
+            .await?;
+        let detail = match &issued.app_id {
+            Some(app_id) => format!("{} app-id {app_id}, key {}…", kind.as_str(), issued.record.key_prefix),
+            None => format!("{} key {}…", kind.as_str(), issued.record.key_prefix),
+        };
+        self.audit(&mut tx, business_id, actor, "credential.created", detail)
             .await?;
         tx.commit().await?;
         Ok(issued)
@@ -289,14 +297,23 @@ impl Services {
     pub async fn revoke_credential(
         &self,
         business_id: &BusinessId,
+        actor: &Actor,
         credential_id: &str,
     ) -> Result<(), AppError> {
         let mut tx = self.store.begin().await?;
         let revoked =
             businesses::revoke_credential(&mut tx, business_id, credential_id, self.now_ms())
                 .await?;
-        tx.commit().await?;
         if revoked {
+            self.audit(
+                &mut tx,
+                business_id,
+                actor,
+                "credential.revoked",
+                format!("credential {credential_id}"),
+            )
+            .await?;
+            tx.commit().await?;
             Ok(())
         } else {
             Err(AppError::NotFound(format!(
@@ -309,6 +326,7 @@ impl Services {
     pub async fn set_preferences(
         &self,
         business_id: &BusinessId,
+        actor: &Actor,
         changes: PreferenceInput,
     ) -> Result<(), AppError> {
         let mut stored = PreferenceChanges::default();
@@ -355,6 +373,10 @@ impl Services {
         if !found {
             return Err(AppError::NotFound(format!("no business {business_id}")));
         }
+        for (action, detail) in describe_preference_changes(&stored) {
+            self.audit(&mut tx, business_id, actor, action, detail)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -365,6 +387,7 @@ impl Services {
     pub async fn rotate_webhook_secret(
         &self,
         business_id: &BusinessId,
+        actor: &Actor,
         overlap_secs: u64,
     ) -> Result<RotatedSecret, AppError> {
         let overlap_ms = i64::try_from(overlap_secs)
@@ -386,6 +409,17 @@ impl Services {
         if !found {
             return Err(AppError::NotFound(format!("no business {business_id}")));
         }
+        self.audit(
+            &mut tx,
+            business_id,
+            actor,
+            "webhook_secret.rotated",
+            format!(
+                "the previous secret signs too until {}",
+                crate::clock::iso_millis(previous_expires_at)
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok(RotatedSecret {
             business_id: business_id.to_string(),
@@ -399,6 +433,35 @@ impl Services {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no business {business_id}")))
     }
+}
+
+/// One audit line per preference that changed, saying what it became.
+fn describe_preference_changes(changes: &PreferenceChanges) -> Vec<(&'static str, String)> {
+    let or_none = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".to_owned());
+    let mut lines = Vec::new();
+    if let Some(phone) = &changes.otp_phone {
+        lines.push(("otp_phone.changed", format!("OTP phone set to {}", or_none(phone))));
+    }
+    if let Some(list) = &changes.ip_allowlist {
+        let list = if list.is_empty() { "any address".to_owned() } else { list.clone() };
+        lines.push(("ip_allowlist.changed", format!("IP allowlist set to {list}")));
+    }
+    if let Some(url) = &changes.webhook_url {
+        lines.push(("webhook_url.changed", format!("webhook URL set to {}", or_none(url))));
+    }
+    if changes.verify_hash.is_some() {
+        lines.push(("verify_hash.changed", "verify_hash replaced".to_owned()));
+    }
+    if let Some(fees) = &changes.payout_fees {
+        lines.push(("payout_fees.changed", format!("payout fees set to {fees:?}")));
+    }
+    if let Some(enabled) = changes.payout_otp_enabled {
+        lines.push((
+            "payout_otp.changed",
+            format!("v1 payout OTP {}", if enabled { "required" } else { "not required" }),
+        ));
+    }
+    lines
 }
 
 /// A freshly rotated webhook secret, shown once.

@@ -2,7 +2,9 @@
 //! ledger postings and its outbox rows in one database transaction. Handlers of every face call
 //! these; none of them knows which face it is serving.
 
+pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod beqelal_fields;
 pub mod businesses;
 pub mod checkouts;
@@ -86,6 +88,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many attempts from this caller; try again after the given seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -10,6 +10,8 @@
 
 pub mod businesses;
 pub mod checkouts;
+pub mod dashboard;
+pub mod audit;
 pub mod direct_payments;
 pub mod events;
 pub mod idempotency;

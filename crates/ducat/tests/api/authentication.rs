@@ -51,7 +51,7 @@ async fn duplo_rejects_missing_malformed_unknown_and_revoked_keys(engine: Engine
     assert!(business.secret_key.starts_with(&duplo_key.key_prefix));
     assert!(duplo_key.last_used_at.is_some(), "use is recorded");
     app.services
-        .revoke_credential(&id, &duplo_key.id)
+        .revoke_credential(&id, &ducat::services::audit::Actor::Cli, &duplo_key.id)
         .await
         .unwrap();
     let revoked = app.get(&path, &business.duplo()).await;
@@ -130,7 +130,7 @@ async fn the_ip_allowlist_answers_403_on_duplo_and_479_on_beqelal(engine: Engine
     // Tests call from 127.0.0.1, which this range excludes.
     app.services
         .set_preferences(
-            &id,
+            &id, &ducat::services::audit::Actor::Cli,
             PreferenceInput {
                 ip_allowlist: Some("10.0.0.0/8, 192.168.4.2".into()),
                 ..Default::default()
@@ -145,7 +145,7 @@ async fn the_ip_allowlist_answers_403_on_duplo_and_479_on_beqelal(engine: Engine
 
     app.services
         .set_preferences(
-            &id,
+            &id, &ducat::services::audit::Actor::Cli,
             PreferenceInput {
                 ip_allowlist: Some("127.0.0.0/8".into()),
                 ..Default::default()

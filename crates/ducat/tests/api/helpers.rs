@@ -129,6 +129,8 @@ pub struct TestBusiness {
     pub ngn_account: String,
     pub etb_wallet: String,
     pub etb_account: String,
+    pub dashboard_login: String,
+    pub dashboard_password: String,
 }
 
 /// A second server on the same database, clock and master key: another node of one deployment.
@@ -291,6 +293,8 @@ impl TestApp {
             ngn_account: wallet("NGN").account_number,
             etb_wallet: wallet("ETB").wallet_ref,
             etb_account: wallet("ETB").account_number,
+            dashboard_login: created.dashboard_login.clone(),
+            dashboard_password: created.dashboard_password.clone(),
         }
     }
 

@@ -5,7 +5,8 @@ use super::transactions::{present, whole_number};
 use super::{ok, BusinessQuery, DuploResult};
 use crate::clock::iso_millis;
 use crate::documents::duplo_object_id;
-use crate::http::{body, AppState};
+use crate::http::{body, AppState, ClientIp};
+use crate::services::audit::Actor;
 use crate::services::auth::Authenticated;
 use crate::services::businesses::PreferenceInput;
 use crate::services::AppError;
@@ -49,6 +50,7 @@ pub struct RegisterWebhookRequest {
 pub async fn register(
     State(state): State<AppState>,
     Extension(auth): Extension<Authenticated>,
+    ClientIp(ip): ClientIp,
     request: Request,
 ) -> DuploResult {
     let request: RegisterWebhookRequest =
@@ -58,6 +60,10 @@ pub async fn register(
         .services
         .set_preferences(
             &auth.business_id,
+            &Actor::ApiKey {
+                credential_id: auth.credential_id.clone(),
+                ip,
+            },
             PreferenceInput {
                 webhook_url: Some(Some(request.webhook_url.clone())),
                 verify_hash: Some(request.verify_hash.clone()),

@@ -1,0 +1,8 @@
+//! The dashboard's team page.
+
+use crate::http::AppState;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
