@@ -4,8 +4,8 @@
 
 use crate::clock::{iso_millis, SystemClock};
 use crate::config::Config;
-use crate::services::businesses::{CreatedBusiness, NewBusiness, PreferenceInput};
 use crate::services::audit::Actor;
+use crate::services::businesses::{CreatedBusiness, NewBusiness, PreferenceInput};
 use crate::services::AppError;
 use crate::store::businesses::{self, CredentialKind, CredentialRecord, Mode};
 use crate::{App, StartError};
@@ -296,6 +296,7 @@ fn print_demo(demo: &CreatedBusiness, base_url: &str) {
     println!("  Beqelal app-id      {}", demo.app_id);
     println!("  Beqelal api-key     {}", demo.api_key);
     println!("  webhook secret      {}", demo.webhook_secret);
+    println!("  dashboard           {base_url}/dashboard");
     println!(
         "  dashboard login     {} / {}",
         demo.dashboard_login, demo.dashboard_password
@@ -441,7 +442,10 @@ async fn business_set(config: Config, args: SetArgs) -> Result<i32, StartError> 
         ));
     }
     let app = App::build(config, Arc::new(SystemClock)).await?;
-    let result = app.services().set_preferences(&business_id, &Actor::Cli, changes).await;
+    let result = app
+        .services()
+        .set_preferences(&business_id, &Actor::Cli, changes)
+        .await;
     app.services().store.close().await;
     match result {
         Ok(()) => {
@@ -563,7 +567,11 @@ async fn business_new_key(config: Config, args: NewKeyArgs) -> Result<i32, Start
     // The foreign key would refuse an unknown business too, but only as an internal error;
     // checking first names the problem.
     let issued = match services.business(&business_id).await {
-        Ok(_) => services.issue_credential(&business_id, &Actor::Cli, kind).await,
+        Ok(_) => {
+            services
+                .issue_credential(&business_id, &Actor::Cli, kind)
+                .await
+        }
         Err(error) => Err(error),
     };
     services.store.close().await;

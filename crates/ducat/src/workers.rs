@@ -14,6 +14,7 @@ pub fn spawn_all(services: &Services, stop: watch::Receiver<bool>) -> Vec<JoinHa
     let payouts = spawn_payout_workers(services, &stop);
     let sms = spawn_sms_worker(services, stop.clone());
     let webhook_stop = stop.clone();
+    let dashboard_stop = stop.clone();
     let mut handles = vec![spawn_periodic(
         "idempotency-purge",
         Duration::from_secs(600),
@@ -26,6 +27,18 @@ pub fn spawn_all(services: &Services, stop: watch::Receiver<bool>) -> Vec<JoinHa
             }
         },
     )];
+    handles.push(spawn_periodic(
+        "dashboard-purge",
+        Duration::from_secs(600),
+        dashboard_stop,
+        {
+            let services = services.clone();
+            move || {
+                let services = services.clone();
+                async move { services.purge_dashboard_rows().await.map(|_| ()) }
+            }
+        },
+    ));
     handles.push(spawn_periodic(
         "webhook-delivery",
         Duration::from_secs(1),

@@ -254,7 +254,11 @@ impl Services {
             .issue_credential_in(&mut tx, business_id, kind, business.mode)
             .await?;
         let detail = match &issued.app_id {
-            Some(app_id) => format!("{} app-id {app_id}, key {}…", kind.as_str(), issued.record.key_prefix),
+            Some(app_id) => format!(
+                "{} app-id {app_id}, key {}…",
+                kind.as_str(),
+                issued.record.key_prefix
+            ),
             None => format!("{} key {}…", kind.as_str(), issued.record.key_prefix),
         };
         self.audit(&mut tx, business_id, actor, "credential.created", detail)
@@ -440,25 +444,44 @@ fn describe_preference_changes(changes: &PreferenceChanges) -> Vec<(&'static str
     let or_none = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".to_owned());
     let mut lines = Vec::new();
     if let Some(phone) = &changes.otp_phone {
-        lines.push(("otp_phone.changed", format!("OTP phone set to {}", or_none(phone))));
+        lines.push((
+            "otp_phone.changed",
+            format!("OTP phone set to {}", or_none(phone)),
+        ));
     }
     if let Some(list) = &changes.ip_allowlist {
-        let list = if list.is_empty() { "any address".to_owned() } else { list.clone() };
-        lines.push(("ip_allowlist.changed", format!("IP allowlist set to {list}")));
+        let list = if list.is_empty() {
+            "any address".to_owned()
+        } else {
+            list.clone()
+        };
+        lines.push((
+            "ip_allowlist.changed",
+            format!("IP allowlist set to {list}"),
+        ));
     }
     if let Some(url) = &changes.webhook_url {
-        lines.push(("webhook_url.changed", format!("webhook URL set to {}", or_none(url))));
+        lines.push((
+            "webhook_url.changed",
+            format!("webhook URL set to {}", or_none(url)),
+        ));
     }
     if changes.verify_hash.is_some() {
         lines.push(("verify_hash.changed", "verify_hash replaced".to_owned()));
     }
     if let Some(fees) = &changes.payout_fees {
-        lines.push(("payout_fees.changed", format!("payout fees set to {fees:?}")));
+        lines.push((
+            "payout_fees.changed",
+            format!("payout fees set to {fees:?}"),
+        ));
     }
     if let Some(enabled) = changes.payout_otp_enabled {
         lines.push((
             "payout_otp.changed",
-            format!("v1 payout OTP {}", if enabled { "required" } else { "not required" }),
+            format!(
+                "v1 payout OTP {}",
+                if enabled { "required" } else { "not required" }
+            ),
         ));
     }
     lines

@@ -90,7 +90,7 @@ async fn hash_password_off_thread(password: String) -> Result<String, AppError> 
 
 pub fn validate_password(password: &str) -> Result<(), AppError> {
     let chars = password.chars().count();
-    if chars < MIN_PASSWORD_CHARS || chars > 256 {
+    if !(MIN_PASSWORD_CHARS..=256).contains(&chars) {
         return Err(AppError::invalid(
             "password",
             format!("must be between {MIN_PASSWORD_CHARS} and 256 characters"),
@@ -211,7 +211,10 @@ impl Services {
         role: Role,
     ) -> Result<IssuedInvite, AppError> {
         let email = validate_email(email)?;
-        if dashboard::user_by_email(&self.store, &email).await?.is_some() {
+        if dashboard::user_by_email(&self.store, &email)
+            .await?
+            .is_some()
+        {
             return Err(AppError::Conflict(format!(
                 "{email} already has a dashboard account"
             )));
@@ -294,10 +297,9 @@ impl Services {
         )
         .await
         .map_err(|e| match e {
-            crate::store::StoreError::Duplicate { .. } => AppError::Conflict(format!(
-                "{} already has a dashboard account",
-                user.email
-            )),
+            crate::store::StoreError::Duplicate { .. } => {
+                AppError::Conflict(format!("{} already has a dashboard account", user.email))
+            }
             other => other.into(),
         })?;
         let actor = Actor::User {
@@ -325,7 +327,9 @@ impl Services {
     ) -> Result<(), AppError> {
         let mut tx = self.store.begin().await?;
         if !dashboard::revoke_invite(&mut tx, business, token_hash, self.now_ms()).await? {
-            return Err(AppError::NotFound("no open invitation with that id".to_owned()));
+            return Err(AppError::NotFound(
+                "no open invitation with that id".to_owned(),
+            ));
         }
         self.audit(&mut tx, business, actor, "user.invite_withdrawn", "")
             .await?;
@@ -415,7 +419,9 @@ impl Services {
         let now = self.now_ms();
         let change = PhoneChange {
             phone: phone.clone(),
-            otp_hash: self.keys.hash_otp(&phone_change_subject(business, &phone), otp.expose()),
+            otp_hash: self
+                .keys
+                .hash_otp(&phone_change_subject(business, &phone), otp.expose()),
             attempts: 0,
             requested_by: actor.label(),
             created_at: now,
@@ -478,20 +484,25 @@ impl Services {
                     .hash_otp(&phone_change_subject(business, &change.phone), otp.expose())
             })
             .unwrap_or_default();
-        let correct: bool = presented.as_bytes().ct_eq(change.otp_hash.as_bytes()).into();
+        let correct: bool = presented
+            .as_bytes()
+            .ct_eq(change.otp_hash.as_bytes())
+            .into();
         if !correct {
             let attempts = change.attempts + 1;
             if attempts >= i64::from(self.config.otp_max_attempts) {
                 dashboard::delete_phone_change(&mut tx, business).await?;
                 tx.commit().await?;
                 return Err(AppError::Unprocessable(
-                    "too many wrong codes; the change was cancelled, ask for a new code"
-                        .to_owned(),
+                    "too many wrong codes; the change was cancelled, ask for a new code".to_owned(),
                 ));
             }
             dashboard::count_phone_change_attempt(&mut tx, business).await?;
             tx.commit().await?;
-            return Err(AppError::invalid("otp", "is not the code sent to the new number"));
+            return Err(AppError::invalid(
+                "otp",
+                "is not the code sent to the new number",
+            ));
         }
         dashboard::delete_phone_change(&mut tx, business).await?;
         let changes = businesses::PreferenceChanges {

@@ -4,10 +4,10 @@
 
 pub mod audit;
 pub mod auth;
-pub mod dashboard;
 pub mod beqelal_fields;
 pub mod businesses;
 pub mod checkouts;
+pub mod dashboard;
 pub mod direct_payments;
 pub mod inflows;
 pub mod payment_links;
@@ -90,7 +90,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     /// Too many attempts from this caller; try again after the given seconds.
     #[error("{message}")]
-    RateLimited { message: String, retry_after_secs: u64 },
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

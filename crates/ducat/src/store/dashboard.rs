@@ -17,7 +17,8 @@ pub struct DashboardUser {
     pub last_sign_in_at: Option<i64>,
 }
 
-const USER_COLUMNS: &str = "u.id AS user_id, u.business_id AS user_business_id, u.email AS user_email,
+const USER_COLUMNS: &str =
+    "u.id AS user_id, u.business_id AS user_business_id, u.email AS user_email,
      u.role AS user_role, u.created_at AS user_created_at, u.last_sign_in_at";
 
 fn user_from_row(row: &AnyRow) -> Result<DashboardUser, StoreError> {
@@ -227,7 +228,11 @@ pub async fn delete_session(store: &Store, token_hash: &str) -> Result<(), Store
 }
 
 /// Forgets sessions and sign-in failures nobody can use any more.
-pub async fn purge_expired(store: &Store, now_ms: i64, failure_window_ms: i64) -> Result<u64, StoreError> {
+pub async fn purge_expired(
+    store: &Store,
+    now_ms: i64,
+    failure_window_ms: i64,
+) -> Result<u64, StoreError> {
     let sessions = sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= $1")
         .bind(now_ms)
         .execute(store.writer())

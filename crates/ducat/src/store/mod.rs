@@ -8,10 +8,12 @@
 //! never meet a `SQLITE_BUSY` halfway through a transaction; reads use their own pool and, in
 //! WAL mode, never wait for the writer. PostgreSQL uses one pool for both.
 
+pub mod audit;
 pub mod businesses;
 pub mod checkouts;
 pub mod dashboard;
-pub mod audit;
+pub mod dashboard_integration;
+pub mod dashboard_money;
 pub mod direct_payments;
 pub mod events;
 pub mod idempotency;

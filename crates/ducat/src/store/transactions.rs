@@ -42,7 +42,7 @@ pub struct TransactionRecord {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "transaction_ref, business_id, wallet_ref, currency, type, channel, category, status, \
+pub(crate) const COLUMNS: &str = "transaction_ref, business_id, wallet_ref, currency, type, channel, category, status, \
     amount, fee_amount, settled_amount, new_balance, description, external_transaction_id, session_id, \
     provider_ref_id, account_number, source_bank_name, source_account_number, source_account_name, \
     receiver_bank_code, receiver_bank_name, receiver_account_number, receiver_account_name, created_at, updated_at, \
@@ -87,7 +87,7 @@ pub async fn insert(tx: &mut Tx, t: &TransactionRecord) -> Result<(), StoreError
     Ok(())
 }
 
-fn from_row(row: &AnyRow) -> Result<TransactionRecord, StoreError> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<TransactionRecord, StoreError> {
     let currency_code = text(row, "currency");
     let direction = match text(row, "type").as_str() {
         "credit" => "credit",

@@ -130,7 +130,8 @@ async fn the_ip_allowlist_answers_403_on_duplo_and_479_on_beqelal(engine: Engine
     // Tests call from 127.0.0.1, which this range excludes.
     app.services
         .set_preferences(
-            &id, &ducat::services::audit::Actor::Cli,
+            &id,
+            &ducat::services::audit::Actor::Cli,
             PreferenceInput {
                 ip_allowlist: Some("10.0.0.0/8, 192.168.4.2".into()),
                 ..Default::default()
@@ -145,7 +146,8 @@ async fn the_ip_allowlist_answers_403_on_duplo_and_479_on_beqelal(engine: Engine
 
     app.services
         .set_preferences(
-            &id, &ducat::services::audit::Actor::Cli,
+            &id,
+            &ducat::services::audit::Actor::Cli,
             PreferenceInput {
                 ip_allowlist: Some("127.0.0.0/8".into()),
                 ..Default::default()

@@ -783,7 +783,8 @@ async fn business_rotate_webhook_secret_prints_the_new_secret_and_keeps_the_old_
     assert!(app.clock_now() < until);
     app.services
         .set_preferences(
-            &id, &ducat::services::audit::Actor::Cli,
+            &id,
+            &ducat::services::audit::Actor::Cli,
             ducat::services::businesses::PreferenceInput {
                 webhook_url: Some(Some(receiver.url("/hook"))),
                 ..Default::default()

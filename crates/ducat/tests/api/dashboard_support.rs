@@ -81,7 +81,10 @@ impl Dashboard {
 
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let page = self
-            .send_form("/dashboard/sign-in", &[("email", email), ("password", password)])
+            .send_form(
+                "/dashboard/sign-in",
+                &[("email", email), ("password", password)],
+            )
             .await;
         if let Some(cookie) = page
             .headers

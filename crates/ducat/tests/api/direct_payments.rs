@@ -381,7 +381,8 @@ async fn push_payments_need_a_webhook_and_complete_by_themselves(engine: Engine)
     // With a portal webhook URL, no callback_url is needed.
     app.services
         .set_preferences(
-            &BusinessId::parse(&business.id).unwrap(), &ducat::services::audit::Actor::Cli,
+            &BusinessId::parse(&business.id).unwrap(),
+            &ducat::services::audit::Actor::Cli,
             ducat::services::businesses::PreferenceInput {
                 webhook_url: Some(Some("https://shop.example.com/hooks".into())),
                 ..Default::default()

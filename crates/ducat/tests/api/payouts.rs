@@ -582,7 +582,8 @@ async fn bad_payout_requests_are_refused_and_create_nothing(engine: Engine) {
     let id = BusinessId::parse(&business.id).unwrap();
     app.services
         .set_preferences(
-            &id, &ducat::services::audit::Actor::Cli,
+            &id,
+            &ducat::services::audit::Actor::Cli,
             PreferenceInput {
                 otp_phone: Some(None),
                 ..Default::default()
@@ -668,7 +669,8 @@ async fn payouts_v1_use_the_business_payout_otp(engine: Engine) {
     let id = BusinessId::parse(&business.id).unwrap();
     app.services
         .set_preferences(
-            &id, &ducat::services::audit::Actor::Cli,
+            &id,
+            &ducat::services::audit::Actor::Cli,
             PreferenceInput {
                 payout_otp_enabled: Some(false),
                 ..Default::default()
@@ -877,7 +879,8 @@ async fn fees_follow_the_business_schedule(engine: Engine) {
     }
     app.services
         .set_preferences(
-            &id, &ducat::services::audit::Actor::Cli,
+            &id,
+            &ducat::services::audit::Actor::Cli,
             PreferenceInput {
                 payout_fees: Some(ducat_core::fees::FeeSchedule {
                     flat: ducat_core::money::MinorUnits(0),

@@ -167,7 +167,8 @@ pub(crate) fn business_id(business: &TestBusiness) -> BusinessId {
 async fn set_webhook_url(app: &TestApp, business: &TestBusiness, url: &str) {
     app.services
         .set_preferences(
-            &business_id(business), &ducat::services::audit::Actor::Cli,
+            &business_id(business),
+            &ducat::services::audit::Actor::Cli,
             ducat::services::businesses::PreferenceInput {
                 webhook_url: Some(Some(url.to_owned())),
                 ..Default::default()
@@ -742,7 +743,11 @@ async fn a_rotated_secret_signs_next_to_the_old_one_until_the_overlap_ends(engin
     let (old, _) = secrets_of(&app, &business).await;
     let rotated = app
         .services
-        .rotate_webhook_secret(&business_id(&business), &ducat::services::audit::Actor::Cli, 3600)
+        .rotate_webhook_secret(
+            &business_id(&business),
+            &ducat::services::audit::Actor::Cli,
+            3600,
+        )
         .await
         .unwrap();
     let new = rotated.webhook_secret.clone();

@@ -64,16 +64,22 @@ async fn sign_in(State(state): State<AppState>, request: Request) -> PageResult 
     super::check_origin(&parts)?;
     let form = Form::read(&parts, body).await?;
     let email = form.get("email").trim().to_owned();
-    let next = form.value("next").filter(|n| is_local_path(n)).map(str::to_owned);
-    match state.services.sign_in(&email, form.get("password"), ip).await {
+    let next = form
+        .value("next")
+        .filter(|n| is_local_path(n))
+        .map(str::to_owned);
+    match state
+        .services
+        .sign_in(&email, form.get("password"), ip)
+        .await
+    {
         Ok(signed_in) => {
             let secure = served_over_tls(&parts, &state);
             let mut response =
                 Redirect::to(next.as_deref().unwrap_or("/dashboard")).into_response();
-            response.headers_mut().insert(
-                header::SET_COOKIE,
-                session_cookie(&signed_in.token, secure),
-            );
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, session_cookie(&signed_in.token, secure));
             Ok(response)
         }
         Err(error) => {

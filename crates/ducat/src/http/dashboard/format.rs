@@ -1,6 +1,6 @@
 //! How the dashboard writes money, times and statuses for people.
 
-use ducat_core::money::{Currency, MinorUnits};
+use ducat_core::money::Currency;
 
 /// `₦1,234.50`, `ETB 12.00`: grouped thousands and every decimal place of the currency.
 pub fn money(amount: i64, currency: &str) -> String {
@@ -34,10 +34,6 @@ pub fn money(amount: i64, currency: &str) -> String {
             width = exponent as usize
         )
     }
-}
-
-pub fn minor(amount: MinorUnits, currency: Currency) -> String {
-    money(amount.get(), currency.code())
 }
 
 /// `2026-11-22 07:05 UTC`.

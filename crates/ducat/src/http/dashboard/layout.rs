@@ -80,12 +80,7 @@ fn head(title: &str) -> Markup {
 }
 
 /// A whole signed-in page.
-pub fn page(
-    signed: &Signed,
-    active: Section,
-    notice: Option<&Notice>,
-    content: Markup,
-) -> Markup {
+pub fn page(signed: &Signed, active: Section, notice: Option<&Notice>, content: Markup) -> Markup {
     let business = &signed.business;
     let test_mode = business.mode == Mode::Test;
     let mut sections = vec![

@@ -58,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .merge(security::routes())
         .merge(team::routes())
         .merge(sandbox::routes())
+        .route("/dashboard/{*rest}", axum::routing::any(not_found))
         .route(
             "/static/dashboard.css",
             get(|| async { super::hosted::asset("text/css; charset=utf-8", DASHBOARD_CSS) }),
@@ -66,6 +67,13 @@ pub fn router() -> Router<AppState> {
             "/static/dashboard.js",
             get(|| async { super::hosted::asset("text/javascript; charset=utf-8", DASHBOARD_JS) }),
         )
+}
+
+async fn not_found() -> PageError {
+    PageError::new(
+        StatusCode::NOT_FOUND,
+        "There is no such page in the dashboard.",
+    )
 }
 
 /// A request from a signed-in user, with their session and business.
@@ -233,9 +241,7 @@ impl Form {
         let bytes = limited
             .collect()
             .await
-            .map_err(|_| {
-                PageError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.")
-            })?
+            .map_err(|_| PageError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?
             .to_bytes();
         Ok(Form(
             form_urlencoded::parse(&bytes)
@@ -300,8 +306,9 @@ pub fn describe(error: &AppError) -> (StatusCode, String) {
             let text = other.to_string();
             let mut chars = text.chars();
             match chars.next() {
-                Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str())
-                    .replace("..", "."),
+                Some(first) => {
+                    format!("{}{}.", first.to_uppercase(), chars.as_str()).replace("..", ".")
+                }
                 None => text,
             }
         }
@@ -397,7 +404,8 @@ pub fn served_over_tls(parts: &Parts, state: &AppState) -> bool {
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let via_trusted_proxy = peer.is_some_and(|ip| state.trusted_proxies.iter().any(|n| n.contains(&ip)));
+    let via_trusted_proxy =
+        peer.is_some_and(|ip| state.trusted_proxies.iter().any(|n| n.contains(&ip)));
     let forwarded_https = parts
         .headers
         .get("x-forwarded-proto")

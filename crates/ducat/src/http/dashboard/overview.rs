@@ -111,11 +111,15 @@ async fn overview(
 fn chart(flows: &[DailyFlow], today: i64, currency: &str) -> Markup {
     let days: Vec<DailyFlow> = (today - (CHART_DAYS - 1)..=today)
         .map(|d| {
-            flows.iter().find(|f| f.day == d).copied().unwrap_or(DailyFlow {
-                day: d,
-                inflow: 0,
-                outflow: 0,
-            })
+            flows
+                .iter()
+                .find(|f| f.day == d)
+                .copied()
+                .unwrap_or(DailyFlow {
+                    day: d,
+                    inflow: 0,
+                    outflow: 0,
+                })
         })
         .collect();
     let peak = days
@@ -209,7 +213,11 @@ pub fn counterparty(t: &TransactionRecord) -> String {
             (false, false) => Some(format!("{name} · {number}")),
         }
     };
-    let first = if t.direction == "debit" { &t.receiver } else { &t.source };
+    let first = if t.direction == "debit" {
+        &t.receiver
+    } else {
+        &t.source
+    };
     describe(first)
         .or_else(|| describe(&t.receiver))
         .or_else(|| describe(&t.source))
