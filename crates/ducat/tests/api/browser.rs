@@ -26,18 +26,18 @@ both_engines!(
     a_payment_link_is_paid_with_the_institutions_otp,
 );
 
-fn browser_dir() -> PathBuf {
+pub(crate) fn browser_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/browser"))
 }
 
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../artifacts/screenshots"
     ))
 }
 
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
@@ -45,7 +45,7 @@ fn chromium() -> PathBuf {
 
 /// Whether node, Playwright and Chromium are all there. Outside CI a missing one skips the test
 /// (with the reason printed); in CI it fails it.
-fn browser_available() -> bool {
+pub(crate) fn browser_available() -> bool {
     let node = Command::new("node")
         .arg("--version")
         .stdout(Stdio::null())
@@ -152,7 +152,12 @@ async fn run_script(
 
 /// Runs `script` from tests/browser with `env`, printing and passing on each line as it comes,
 /// and asserts it exits successfully, having printed `PASS: {mode}`, within the timeout.
-async fn run_node(file: &str, mode: &str, env: &[(&str, String)], mut on_line: impl FnMut(&str)) {
+pub(crate) async fn run_node(
+    file: &str,
+    mode: &str,
+    env: &[(&str, String)],
+    mut on_line: impl FnMut(&str),
+) {
     let started = Instant::now();
     let mut command = Command::new("node");
     command

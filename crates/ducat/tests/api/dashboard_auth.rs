@@ -421,7 +421,7 @@ async fn an_invitation_works_once(engine: Engine) {
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     let link = page.code_by_id("invite-link").expect("the link shown once");
     let path = link
-        .strip_prefix(&app.services.config.base_url())
+        .strip_prefix(&app.address)
         .expect("a link to this server")
         .to_owned();
 

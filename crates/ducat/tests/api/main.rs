@@ -9,6 +9,7 @@ mod browser;
 mod checkouts;
 mod cli;
 mod dashboard_auth;
+mod dashboard_browser;
 mod dashboard_integration;
 mod dashboard_money;
 mod dashboard_settings;

@@ -59,7 +59,7 @@ async fn render(
 ) -> PageResult {
     let services = &state.services;
     let credentials = businesses::list_credentials(&services.store, &signed.business.id).await?;
-    let content = content(state, signed, &credentials, new_key);
+    let content = content(signed, &credentials, new_key);
     Ok(html(
         status,
         page(signed, Section::Developers, notice.as_ref(), content),
@@ -80,14 +80,9 @@ fn kind_label(kind: CredentialKind) -> &'static str {
     }
 }
 
-fn content(
-    state: &AppState,
-    signed: &Signed,
-    credentials: &[CredentialRecord],
-    new_key: Option<&NewKey>,
-) -> Markup {
+fn content(signed: &Signed, credentials: &[CredentialRecord], new_key: Option<&NewKey>) -> Markup {
     let business = &signed.business;
-    let base = state.services.config.base_url();
+    let base = signed.site_url.clone();
     let may_manage = signed.may(Action::ManageKeys);
     markup! {
         h1 { "Developers" }

@@ -82,6 +82,9 @@ pub struct Signed {
     pub session: Session,
     pub business: BusinessRecord,
     pub ip: IpAddr,
+    /// Where this person reaches the gateway, for links they will copy (invitations, API base
+    /// URLs): the configured public URL, else the host their browser asked for.
+    pub site_url: String,
 }
 
 impl Signed {
@@ -155,6 +158,7 @@ async fn signed_from_parts(parts: &Parts, state: &AppState) -> Result<Signed, Pa
         session,
         business,
         ip: client_ip(parts, state).0,
+        site_url: site_url(parts, state),
     })
 }
 
@@ -389,6 +393,32 @@ pub fn ok(markup: Markup) -> PageResult {
 /// `done` code that page turns into its own fixed sentence.
 pub fn see_other(path: &str) -> PageResult {
     Ok(Redirect::to(path).into_response())
+}
+
+fn site_url(parts: &Parts, state: &AppState) -> String {
+    if state.services.config.public_url.is_some() {
+        return state.services.config.base_url();
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        });
+    match host {
+        Some(host) => {
+            let scheme = if served_over_tls(parts, state) {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}")
+        }
+        None => state.services.config.base_url(),
+    }
 }
 
 /// Whether the browser reached us over TLS: a public URL with https, or a trusted proxy

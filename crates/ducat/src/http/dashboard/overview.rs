@@ -43,7 +43,14 @@ async fn overview(
     let currency = query
         .currency
         .filter(|c| wallets.iter().any(|w| w.currency.code() == c))
-        .or_else(|| wallets.first().map(|w| w.currency.code().to_owned()))
+        // Naira first: most businesses here bank in it; then whatever wallet exists.
+        .or_else(|| {
+            wallets
+                .iter()
+                .find(|w| w.currency.code() == "NGN")
+                .or(wallets.first())
+                .map(|w| w.currency.code().to_owned())
+        })
         .unwrap_or_else(|| "NGN".to_owned());
     let today = services.now_ms().div_euclid(DAY_MS);
     let since = (today - (CHART_DAYS - 1)) * DAY_MS;

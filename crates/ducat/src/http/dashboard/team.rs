@@ -176,11 +176,7 @@ async fn invite(State(state): State<AppState>, post: Post) -> PageResult {
     };
     match result {
         Ok(issued) => {
-            let link = format!(
-                "{}/dashboard/invite/{}",
-                state.services.config.base_url(),
-                issued.token
-            );
+            let link = format!("{}/dashboard/invite/{}", signed.site_url, issued.token);
             let notice = Notice::success(format!(
                 "{} is invited as {}.",
                 issued.invite.email, issued.invite.role
