@@ -1,6 +1,6 @@
 //! The command line: `serve`, `migrate`, `ledger check`,
 //! `business create|set|keys|new-key|revoke-key|rotate-webhook-secret`,
-//! `webhooks list|redeliver|test`.
+//! `webhooks list|redeliver|test`, `bank-sim`.
 
 use crate::clock::{iso_millis, SystemClock};
 use crate::config::Config;
@@ -55,6 +55,38 @@ pub enum Command {
     /// See a business's webhook events and their deliveries; redeliver one; send a test event.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Run the reference bank of the bank-adapter protocol (docs/bank-adapter.md), with faults
+    /// on demand. It has its own SQLite file and never touches the gateway's database.
+    BankSim(BankSimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BankSimArgs {
+    /// Address to serve on (port 0 picks a free one; the address is printed).
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// The bank-sim's own SQLite file.
+    #[arg(long, default_value = "bank-sim.db")]
+    pub database: PathBuf,
+    /// Require `Authorization: Bearer TOKEN` on every request.
+    #[arg(long, env = "DUCAT_BANK_SIM_TOKEN")]
+    pub token: Option<String>,
+    /// Probability (0 to 1) that a request is answered 503 without effect.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub fault_rate_5xx: f64,
+    /// Probability (0 to 1) that a request's answer is dropped after the transfer was applied.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub fault_rate_drop_after_apply: f64,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("a rate is a number from 0 to 1, not {text:?}")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +269,10 @@ fn parse_fee_schedule(
 
 /// Runs a parsed command. Returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32, StartError> {
+    // The bank-sim is another party: the gateway's configuration is none of its business.
+    if let Command::BankSim(args) = cli.command {
+        return bank_sim(args).await;
+    }
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let config = Config::load(cli.config.as_deref(), &env)?;
     match cli.command {
@@ -263,7 +299,28 @@ pub async fn run(cli: Cli) -> Result<i32, StartError> {
             webhooks_redeliver(config, args).await
         }
         Command::Webhooks(WebhooksCommand::Test(args)) => webhooks_test(config, args).await,
+        Command::BankSim(args) => bank_sim(args).await,
     }
+}
+
+async fn bank_sim(args: BankSimArgs) -> Result<i32, StartError> {
+    let shutdown = shutdown_signal()?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let config = crate::bank_sim::BankSimConfig {
+        database: args.database,
+        token: args.token,
+        rates: crate::bank_sim::faults::FaultRates {
+            rate_5xx: args.fault_rate_5xx,
+            rate_drop_after_apply: args.fault_rate_drop_after_apply,
+            latency: std::time::Duration::from_millis(args.latency_ms),
+        },
+    };
+    println!("bank-sim is serving on http://{}", listener.local_addr()?);
+    let _ = std::io::stdout().flush();
+    crate::bank_sim::serve(config, listener, shutdown)
+        .await
+        .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
+    Ok(0)
 }
 
 async fn serve(config: Config) -> Result<i32, StartError> {

@@ -55,6 +55,32 @@ pub struct Config {
     pub sms_http_timeout_secs: u64,
     /// Sends tried per message before it is left `failed`.
     pub sms_max_attempts: u32,
+    /// The bank live-mode businesses use: `sandbox` (in process) or `http` (the bank-adapter
+    /// protocol at `rail_http_url`). Test-mode businesses always use the sandbox.
+    pub rail: RailProvider,
+    /// The bank adapter's base URL (without `/v1`).
+    pub rail_http_url: Option<String>,
+    /// Sent as `Authorization: Bearer <token>` to the bank adapter. Never serialized.
+    #[serde(skip_serializing)]
+    pub rail_http_token: Option<String>,
+    /// How long one request to the bank may take, answer included; past it the outcome is unknown.
+    pub rail_http_timeout_secs: u64,
+    /// Tries per call to the bank (a transfer is retried with its same reference).
+    pub rail_http_max_attempts: u32,
+    /// The wait before the second try, in milliseconds; doubled for each later one.
+    pub rail_http_retry_backoff_ms: u64,
+    /// Consecutive failed calls (no answer or 5xx) that open the circuit to the bank.
+    pub rail_http_breaker_failures: u32,
+    /// How long an open circuit fails fast before one trial request is let through.
+    pub rail_http_breaker_cooldown_secs: u64,
+}
+
+/// Which bank adapter live mode uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RailProvider {
+    Sandbox,
+    Http,
 }
 
 impl Default for Config {
@@ -84,6 +110,14 @@ impl Default for Config {
             sms_http_token: None,
             sms_http_timeout_secs: 10,
             sms_max_attempts: 8,
+            rail: RailProvider::Sandbox,
+            rail_http_url: None,
+            rail_http_token: None,
+            rail_http_timeout_secs: 10,
+            rail_http_max_attempts: 3,
+            rail_http_retry_backoff_ms: 200,
+            rail_http_breaker_failures: 5,
+            rail_http_breaker_cooldown_secs: 30,
         }
     }
 }
@@ -148,6 +182,23 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("DUCAT_SMS_HTTP_TOKEN", "sms_http_token"),
     ("DUCAT_SMS_HTTP_TIMEOUT_SECS", "sms_http_timeout_secs"),
     ("DUCAT_SMS_MAX_ATTEMPTS", "sms_max_attempts"),
+    ("DUCAT_RAIL", "rail"),
+    ("DUCAT_RAIL_HTTP_URL", "rail_http_url"),
+    ("DUCAT_RAIL_HTTP_TOKEN", "rail_http_token"),
+    ("DUCAT_RAIL_HTTP_TIMEOUT_SECS", "rail_http_timeout_secs"),
+    ("DUCAT_RAIL_HTTP_MAX_ATTEMPTS", "rail_http_max_attempts"),
+    (
+        "DUCAT_RAIL_HTTP_RETRY_BACKOFF_MS",
+        "rail_http_retry_backoff_ms",
+    ),
+    (
+        "DUCAT_RAIL_HTTP_BREAKER_FAILURES",
+        "rail_http_breaker_failures",
+    ),
+    (
+        "DUCAT_RAIL_HTTP_BREAKER_COOLDOWN_SECS",
+        "rail_http_breaker_cooldown_secs",
+    ),
 ];
 
 impl Config {
@@ -198,6 +249,7 @@ impl Config {
         self.webhook_schedule().map_err(ConfigError::Invalid)?;
         self.trusted_proxy_nets().map_err(ConfigError::Invalid)?;
         self.validate_sms()?;
+        self.validate_rail()?;
         if self.webhook_timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "webhook_timeout_secs must be at least 1".into(),
@@ -247,6 +299,52 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_rail(&self) -> Result<(), ConfigError> {
+        match self.rail {
+            RailProvider::Sandbox => {}
+            RailProvider::Http => {
+                let url = self.rail_http_url.as_deref().unwrap_or_default();
+                if !url.starts_with("http://") && !url.starts_with("https://") {
+                    return Err(ConfigError::Invalid(
+                        "rail \"http\" needs rail_http_url starting with http:// or https://"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        for (name, value) in [
+            ("rail_http_timeout_secs", self.rail_http_timeout_secs),
+            (
+                "rail_http_max_attempts",
+                u64::from(self.rail_http_max_attempts),
+            ),
+            (
+                "rail_http_breaker_failures",
+                u64::from(self.rail_http_breaker_failures),
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `http` rail's settings, read from this configuration.
+    pub fn http_rail_settings(&self) -> crate::rail::http::HttpRailSettings {
+        crate::rail::http::HttpRailSettings {
+            base_url: self.rail_http_url.clone().unwrap_or_default(),
+            token: self.rail_http_token.clone(),
+            timeout: std::time::Duration::from_secs(self.rail_http_timeout_secs),
+            max_attempts: self.rail_http_max_attempts,
+            retry_backoff: std::time::Duration::from_millis(self.rail_http_retry_backoff_ms),
+            breaker_failures: self.rail_http_breaker_failures,
+            breaker_cooldown_ms: i64::try_from(self.rail_http_breaker_cooldown_secs)
+                .unwrap_or(i64::MAX / 2)
+                .saturating_mul(1000),
+        }
     }
 
     pub fn webhook_schedule(&self) -> Result<Vec<u64>, String> {
@@ -415,6 +513,45 @@ mod tests {
             &env(&[("DUCAT_SMS_MAX_ATTEMPTS", "0")]),
         );
         assert!(zero.unwrap_err().to_string().contains("sms_max_attempts"));
+    }
+
+    #[test]
+    fn rail_settings_default_to_the_sandbox_and_are_validated() {
+        let config = Config::load(Some(Path::new("/dev/null")), &env(&[])).unwrap();
+        assert_eq!(config.rail, RailProvider::Sandbox);
+        assert_eq!(config.rail_http_timeout_secs, 10);
+        let http = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[
+                ("DUCAT_RAIL", "http"),
+                ("DUCAT_RAIL_HTTP_URL", "http://127.0.0.1:9090"),
+                ("DUCAT_RAIL_HTTP_TOKEN", "bank_secret"),
+                ("DUCAT_RAIL_HTTP_TIMEOUT_SECS", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(http.rail, RailProvider::Http);
+        assert_eq!(http.rail_http_url.as_deref(), Some("http://127.0.0.1:9090"));
+        assert_eq!(http.rail_http_timeout_secs, 2);
+        assert!(!toml::to_string(&http).unwrap().contains("bank_secret"));
+        let no_url = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_RAIL", "http")]),
+        );
+        assert!(no_url.unwrap_err().to_string().contains("rail_http_url"));
+        let unknown = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_RAIL", "swift")]),
+        );
+        assert!(unknown.unwrap_err().to_string().contains("swift"));
+        let zero = Config::load(
+            Some(Path::new("/dev/null")),
+            &env(&[("DUCAT_RAIL_HTTP_TIMEOUT_SECS", "0")]),
+        );
+        assert!(zero
+            .unwrap_err()
+            .to_string()
+            .contains("rail_http_timeout_secs"));
     }
 
     #[test]

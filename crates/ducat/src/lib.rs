@@ -4,6 +4,7 @@
 //! The library exposes [`App::build`] and [`App::run`] so that `main` only wires configuration
 //! and telemetry, and every test starts a real server on port 0.
 
+pub mod bank_sim;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -22,6 +23,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::metrics::Metrics;
 use crate::http::AppState;
+use crate::rail::http::HttpRail;
 use crate::rail::sandbox::SandboxRail;
 use crate::secrets::MasterKey;
 use crate::services::businesses::{CreatedBusiness, NewBusiness};
@@ -63,16 +65,23 @@ impl App {
         let sms_sender = sms::sender_from_config(&config)?;
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
-        let sandbox_rail = Arc::new(SandboxRail::new(store.clone(), clock.clone()));
+        let sandbox_rail: Arc<dyn rail::Rail> =
+            Arc::new(SandboxRail::new(store.clone(), clock.clone()));
+        let live_rail: Arc<dyn rail::Rail> = match config.rail {
+            config::RailProvider::Sandbox => sandbox_rail.clone(),
+            config::RailProvider::Http => Arc::new(
+                HttpRail::new(config.http_rail_settings(), clock.clone())
+                    .map_err(|e| config::ConfigError::Invalid(format!("rail \"http\": {e}")))?,
+            ),
+        };
         let services = Services {
             store,
             clock,
             keys: master_key.keys(),
             config: Arc::new(config),
-            sandbox_rail: sandbox_rail.clone(),
-            // Until the bank-adapter rail exists (the bank-over-the-network issue), live mode
-            // banks with the sandbox too.
-            live_rail: sandbox_rail,
+            // Test mode always banks with the sandbox; live mode with the configured rail.
+            sandbox_rail,
+            live_rail,
             sms_sender,
             metrics: Arc::new(Metrics::new()),
         };

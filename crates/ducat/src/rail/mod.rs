@@ -1,6 +1,9 @@
-//! The bank rail as a port: name enquiry now; transfers, status queries and institution OTPs
-//! join it with the flows that need them.
+//! The bank rail as a port: name enquiry, transfers out and status queries; institution OTPs
+//! join it with the flows that need them. Two adapters: the in-process sandbox and `http`, the
+//! bank-adapter protocol (docs/bank-adapter.md) over the network.
 
+pub mod http;
+pub mod protocol;
 pub mod sandbox;
 
 use ducat_core::money::{Currency, MinorUnits};

@@ -52,7 +52,7 @@ pub fn resolve(
 
 /// What the sandbox bank does with a transfer to this account: its final outcome, and whether
 /// the first answer is lost to a timeout.
-fn transfer_behaviour(account_number: &str) -> (bool, bool) {
+pub(crate) fn transfer_behaviour(account_number: &str) -> (bool, bool) {
     match banks::sandbox_behaviour(account_number) {
         SandboxBehaviour::Normal => (true, false),
         SandboxBehaviour::Decline | SandboxBehaviour::UnknownAccount => (false, false),
@@ -61,7 +61,7 @@ fn transfer_behaviour(account_number: &str) -> (bool, bool) {
     }
 }
 
-fn nip_session_id(now_ms: i64) -> String {
+pub(crate) fn nip_session_id(now_ms: i64) -> String {
     let stamp: String = crate::clock::iso_millis(now_ms)
         .chars()
         .filter(char::is_ascii_digit)

@@ -159,6 +159,22 @@ impl Services {
         }
     }
 
+    /// Applies an inbound transfer the bank notified, to whichever business's account it names,
+    /// once per `session_id`. The entry point of the bank-adapter's inflow notifications (not
+    /// yet served over HTTP; live-mode tests fund wallets through it).
+    pub async fn bank_inbound_transfer(
+        &self,
+        transfer: InboundTransfer,
+    ) -> Result<InflowOutcome, AppError> {
+        match self.apply_inbound_transfer(None, &transfer).await {
+            // Two deliveries of one notification raced; the unique session id let one win.
+            Err(AppError::Conflict(_)) if transfer.session_id.is_some() => {
+                self.apply_inbound_transfer(None, &transfer).await
+            }
+            other => other,
+        }
+    }
+
     /// Applies a bank notification once. With `only_for`, the account must be that business's
     /// (the sandbox lets a business pay only into its own accounts).
     async fn apply_inbound_transfer(

@@ -5,6 +5,7 @@ mod helpers;
 
 mod authentication;
 mod bad_input;
+mod bank_network;
 mod browser;
 mod checkouts;
 mod cli;
