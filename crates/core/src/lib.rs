@@ -14,5 +14,6 @@ pub mod money;
 pub mod otp;
 pub mod payout;
 pub mod phone;
+pub mod reconcile;
 pub mod roles;
 pub mod sign_in;

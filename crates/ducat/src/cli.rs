@@ -80,6 +80,22 @@ pub struct BankSimArgs {
     /// Latency added to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// How long the simulated customer takes to approve a direct debit's push prompt.
+    #[arg(long, default_value_t = 3_000)]
+    pub push_approve_after_ms: u64,
+    /// ducat's base URL for inflow notifications (`{URL}/bank/v1/notifications/inflows`);
+    /// without it inflows are recorded and never notified.
+    #[arg(long)]
+    pub notify_url: Option<String>,
+    /// The secret inflow notifications are signed with (ducat's `rail_http_notification_secret`).
+    #[arg(long, env = "DUCAT_BANK_SIM_NOTIFY_SECRET")]
+    pub notify_secret: Option<String>,
+    /// The wait after a notification's first failed delivery; doubled each time.
+    #[arg(long, default_value_t = 200)]
+    pub notify_backoff_ms: u64,
+    /// The longest wait between deliveries of one notification.
+    #[arg(long, default_value_t = 5_000)]
+    pub notify_backoff_cap_ms: u64,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -313,6 +329,13 @@ async fn bank_sim(args: BankSimArgs) -> Result<i32, StartError> {
             rate_5xx: args.fault_rate_5xx,
             rate_drop_after_apply: args.fault_rate_drop_after_apply,
             latency: std::time::Duration::from_millis(args.latency_ms),
+        },
+        push_approve_after: std::time::Duration::from_millis(args.push_approve_after_ms),
+        notify: crate::bank_sim::inflows::NotifyConfig {
+            url: args.notify_url,
+            secret: args.notify_secret.unwrap_or_default(),
+            backoff_base: std::time::Duration::from_millis(args.notify_backoff_ms),
+            backoff_cap: std::time::Duration::from_millis(args.notify_backoff_cap_ms),
         },
     };
     println!("bank-sim is serving on http://{}", listener.local_addr()?);

@@ -73,6 +73,11 @@ pub struct Config {
     pub rail_http_breaker_failures: u32,
     /// How long an open circuit fails fast before one trial request is let through.
     pub rail_http_breaker_cooldown_secs: u64,
+    /// The secret the bank signs inflow notifications with (`POST /bank/v1/notifications/inflows`);
+    /// during a rotation, two comma-separated secrets. Unset: notifications are refused (503).
+    /// Never serialized.
+    #[serde(skip_serializing)]
+    pub rail_http_notification_secret: Option<String>,
 }
 
 /// Which bank adapter live mode uses.
@@ -118,6 +123,7 @@ impl Default for Config {
             rail_http_retry_backoff_ms: 200,
             rail_http_breaker_failures: 5,
             rail_http_breaker_cooldown_secs: 30,
+            rail_http_notification_secret: None,
         }
     }
 }
@@ -198,6 +204,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
     (
         "DUCAT_RAIL_HTTP_BREAKER_COOLDOWN_SECS",
         "rail_http_breaker_cooldown_secs",
+    ),
+    (
+        "DUCAT_RAIL_HTTP_NOTIFICATION_SECRET",
+        "rail_http_notification_secret",
     ),
 ];
 
@@ -368,6 +378,29 @@ impl Config {
     }
 
     /// The base URL printed in links: the configured public URL, else the listen address.
+    /// How long the payout dispatcher holds a payout it is sending: longer than the longest
+    /// exchange with the bank (every attempt timing out, and the backoff between them), so no
+    /// other node sends it meanwhile; short enough that a payout whose node died mid-send is
+    /// taken up again soon after. A second send would be harmless anyway (the bank applies a
+    /// reference once); the lease only keeps it from being the rule.
+    pub fn payout_dispatch_lease_ms(&self) -> i64 {
+        let attempts = u64::from(self.rail_http_max_attempts.max(1));
+        let waiting = self
+            .rail_http_timeout_secs
+            .saturating_mul(1000)
+            .saturating_mul(attempts);
+        let backoff = (0..attempts.saturating_sub(1)).fold(0u64, |total, retry| {
+            total.saturating_add(
+                self.rail_http_retry_backoff_ms
+                    .saturating_mul(1 << retry.min(20)),
+            )
+        });
+        let margin = 5_000;
+        i64::try_from(waiting.saturating_add(backoff).saturating_add(margin))
+            .unwrap_or(i64::MAX)
+            .max(10_000)
+    }
+
     pub fn base_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
@@ -407,6 +440,19 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn the_dispatch_lease_outlives_the_longest_exchange_with_the_bank() {
+        let config = Config::default();
+        // 3 attempts of 10 s, 200 + 400 ms between them, 5 s to spare.
+        assert_eq!(config.payout_dispatch_lease_ms(), 35_600);
+        let quick = Config {
+            rail_http_timeout_secs: 1,
+            rail_http_max_attempts: 1,
+            ..Config::default()
+        };
+        assert_eq!(quick.payout_dispatch_lease_ms(), 10_000);
     }
 
     #[test]

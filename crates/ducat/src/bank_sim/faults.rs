@@ -13,6 +13,9 @@ pub enum Fault {
     DropAfterApply,
     /// Close the connection without a byte of answer and without applying anything.
     DropBeforeApply,
+    /// Apply the transfer, then wait this long before answering: the window in which a client
+    /// that crashes has had its transfer applied without ever hearing so.
+    HangAfterApply(Duration),
 }
 
 /// What one request suffers: an optional delay, then at most one way of going wrong.
@@ -27,10 +30,11 @@ pub enum Failure {
     Error(u16),
     DropAfterApply,
     DropBeforeApply,
+    HangAfterApply(Duration),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fault {0:?}: expected latency=<n>ms, error=<status>, drop-after-apply or drop-before-apply")]
+#[error("unknown fault {0:?}: expected latency=<n>ms, error=<status>, hang-after-apply=<n>ms, drop-after-apply or drop-before-apply")]
 pub struct FaultParseError(pub String);
 
 /// One fault: `latency=2000ms` (or `latency=2000`), `error=503`, `drop-after-apply`,
@@ -43,6 +47,11 @@ pub fn parse_fault(text: &str) -> Result<Fault, FaultParseError> {
             .trim_end_matches("ms")
             .parse::<u64>()
             .map(|ms| Fault::Latency(Duration::from_millis(ms)))
+            .map_err(|_| bad()),
+        Some(("hang-after-apply", value)) => value
+            .trim_end_matches("ms")
+            .parse::<u64>()
+            .map(|ms| Fault::HangAfterApply(Duration::from_millis(ms)))
             .map_err(|_| bad()),
         Some(("error", value)) => match value.parse::<u16>() {
             Ok(status) if (400..=599).contains(&status) => Ok(Fault::Error(status)),
@@ -92,6 +101,7 @@ pub fn plan(explicit: &[Fault], rates: &FaultRates, draws: (f64, f64)) -> FaultP
             Fault::Error(status) => plan.failure = Some(Failure::Error(*status)),
             Fault::DropAfterApply => plan.failure = Some(Failure::DropAfterApply),
             Fault::DropBeforeApply => plan.failure = Some(Failure::DropBeforeApply),
+            Fault::HangAfterApply(delay) => plan.failure = Some(Failure::HangAfterApply(*delay)),
         }
     }
     plan
@@ -114,6 +124,10 @@ mod tests {
         assert_eq!(parse_fault("error=503"), Ok(Fault::Error(503)));
         assert_eq!(parse_fault("drop-after-apply"), Ok(Fault::DropAfterApply));
         assert_eq!(parse_fault("drop-before-apply"), Ok(Fault::DropBeforeApply));
+        assert_eq!(
+            parse_fault("hang-after-apply=3000ms"),
+            Ok(Fault::HangAfterApply(Duration::from_millis(3000)))
+        );
         assert!(parse_fault("error=200").is_err());
         assert!(parse_fault("explode").is_err());
         assert_eq!(

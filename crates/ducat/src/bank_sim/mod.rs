@@ -10,7 +10,9 @@
 //! panic message and the server's connection task ends, closing the TCP connection without a
 //! byte of answer. The client sees "connection closed before message completed".
 
+pub mod debits;
 pub mod faults;
+pub mod inflows;
 pub mod store;
 
 use crate::rail::protocol::{
@@ -43,6 +45,10 @@ pub struct BankSimConfig {
     /// Required as `Authorization: Bearer <token>` on every request when set.
     pub token: Option<String>,
     pub rates: FaultRates,
+    /// How long the simulated customer takes to approve a push prompt for a direct debit.
+    pub push_approve_after: Duration,
+    /// Where inflow notifications go, signed with what.
+    pub notify: inflows::NotifyConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +66,7 @@ struct SimState {
     armed: Mutex<VecDeque<Fault>>,
     down_until: Mutex<Option<Instant>>,
     requests: AtomicU64,
+    push_approve_after: Duration,
 }
 
 type Shared = Arc<SimState>;
@@ -81,10 +88,13 @@ where
         armed: Mutex::new(VecDeque::new()),
         down_until: Mutex::new(None),
         requests: AtomicU64::new(0),
+        push_approve_after: config.push_approve_after,
     });
+    let sender = inflows::spawn_sender(store.pool().clone(), config.notify);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await?;
+    sender.abort();
     store.close().await;
     Ok(())
 }
@@ -98,6 +108,16 @@ fn router(state: Shared) -> Router {
         .route("/admin/faults", post(admin_faults))
         .route("/admin/transfers", get(admin_transfers))
         .route("/admin/stats", get(admin_stats))
+        .route("/v1/accounts", post(inflows::open_account))
+        .route(
+            "/admin/inflows",
+            post(inflows::admin_create).get(inflows::admin_list),
+        )
+        .route("/v1/debits", post(debits::request))
+        .route("/v1/debits/{reference}", get(debits::status))
+        .route("/v1/debits/{reference}/authorize", post(debits::authorize))
+        .route("/admin/debits", get(debits::admin_debits))
+        .route("/admin/sms", get(debits::admin_sms))
         .with_state(state)
 }
 
@@ -136,6 +156,18 @@ fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> 
 /// `resume_unwind` skips the panic hook, so nothing is printed.
 fn drop_connection() -> ! {
     std::panic::resume_unwind(Box::new("bank-sim dropped the answer"))
+}
+
+/// What an admitted request suffers once it has done its work: a lost answer, or a long wait
+/// before the answer.
+async fn after_apply(failure: Option<Failure>) {
+    match failure {
+        Some(Failure::HangAfterApply(delay)) => tokio::time::sleep(delay).await,
+        Some(Failure::DropAfterApply | Failure::DropBeforeApply | Failure::Error(_)) => {
+            drop_connection()
+        }
+        None => {}
+    }
 }
 
 fn authorized(state: &SimState, headers: &HeaderMap) -> bool {
@@ -209,6 +241,7 @@ async fn admit(state: &SimState, headers: &HeaderMap) -> Result<Option<Failure>,
         )),
         Some(Failure::DropBeforeApply) => drop_connection(),
         Some(Failure::DropAfterApply) => Ok(Some(Failure::DropAfterApply)),
+        Some(Failure::HangAfterApply(delay)) => Ok(Some(Failure::HangAfterApply(delay))),
         None => Ok(None),
     }
 }
@@ -280,9 +313,7 @@ async fn name_enquiry(
             account_name: resolved.account_name,
         })
     })();
-    if failure.is_some() {
-        drop_connection();
-    }
+    after_apply(failure).await;
     match answer {
         Ok(answer) => Json(answer).into_response(),
         Err(refusal) => refusal.into_response(),
@@ -415,9 +446,7 @@ async fn transfer(
     if inserted {
         tracing::info!(reference = %request.reference, status = stored.status.as_str(), "bank-sim applied a transfer");
     }
-    if failure.is_some() {
-        drop_connection();
-    }
+    after_apply(failure).await;
     Json(transfer_answer(&stored)).into_response()
 }
 
@@ -431,9 +460,7 @@ async fn transfer_status(
         Err(refusal) => return refusal.into_response(),
     };
     let found = state.store.find(&reference).await;
-    if failure.is_some() {
-        drop_connection();
-    }
+    after_apply(failure).await;
     match found {
         Ok(Some(stored)) => Json(stored.document()).into_response(),
         Ok(None) => error(

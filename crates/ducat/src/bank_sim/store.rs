@@ -116,6 +116,11 @@ impl SimStore {
         rows.iter().map(from_row).collect()
     }
 
+    /// The pool, for the bank-sim's other tables (debits, its SMS log).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -2,6 +2,7 @@
 //! translation: it parses and authenticates, calls one service, and maps the result and any
 //! error back to its own exact shapes.
 
+pub mod bank_notifications;
 pub mod beqelal;
 pub mod body;
 pub mod dashboard;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(duplo::router(state.clone()))
         .merge(beqelal::router(state.clone()))
         .merge(sandbox::router(state.clone()))
+        .merge(bank_notifications::router())
         .merge(ops::router())
         .merge(hosted::router())
         .merge(logos::router())

@@ -7,6 +7,8 @@
 //! guessing: a transfer whose answer did not arrive (a timeout, a dropped connection, a 5xx, an
 //! open circuit) is `Unknown`, and only a status query settles it.
 
+mod debits;
+
 use super::protocol::{
     codes, ErrorDocument, NameEnquiryAnswer, NameEnquiryRequest, TransferDocument, TransferRequest,
     WireStatus,
@@ -383,6 +385,32 @@ fn name_enquiry_result(
 }
 
 impl Rail for HttpRail {
+    fn authorizes_debits(&self) -> bool {
+        true
+    }
+
+    fn debit_request<'a>(
+        &'a self,
+        debit: &'a super::debits::DebitRequest,
+    ) -> BoxFuture<'a, Result<super::debits::DebitMethod, super::debits::DebitRequestError>> {
+        Box::pin(self.request_debit(debit))
+    }
+
+    fn debit_authorize<'a>(
+        &'a self,
+        reference: &'a str,
+        otp: &'a str,
+    ) -> BoxFuture<'a, super::debits::DebitOutcome> {
+        Box::pin(self.authorize_debit(reference, otp))
+    }
+
+    fn debit_status<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, super::debits::DebitOutcome> {
+        Box::pin(self.debit_status_query(reference))
+    }
+
     fn name_enquiry<'a>(
         &'a self,
         currency: Currency,
@@ -398,6 +426,25 @@ impl Rail for HttpRail {
 
     fn transfer_status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, TransferOutcome> {
         Box::pin(self.status(reference))
+    }
+
+    fn open_account<'a>(
+        &'a self,
+        opening: &'a super::notifications::AccountOpening,
+    ) -> BoxFuture<'a, Result<super::notifications::OpenedAccount, RailError>> {
+        Box::pin(async move {
+            let body = opening.request();
+            let url = self.url("/v1/accounts");
+            match self.call(|| self.client.post(&url).json(&body)).await {
+                Exchange::Answered(status, body) if status.is_success() => {
+                    super::notifications::opened_account(&body)
+                }
+                Exchange::Answered(status, body) => {
+                    Err(RailError::Unavailable(describe(status, &body)))
+                }
+                Exchange::NoAnswer(reason) => Err(RailError::Unavailable(reason)),
+            }
+        })
     }
 }
 

@@ -2,7 +2,9 @@
 //! join it with the flows that need them. Two adapters: the in-process sandbox and `http`, the
 //! bank-adapter protocol (docs/bank-adapter.md) over the network.
 
+pub mod debits;
 pub mod http;
+pub mod notifications;
 pub mod protocol;
 pub mod sandbox;
 
@@ -73,4 +75,55 @@ pub trait Rail: Send + Sync + 'static {
 
     /// Asks what became of a transfer sent earlier.
     fn transfer_status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, TransferOutcome>;
+
+    /// Opens an account for ducat at the bank (a wallet's funding account, a virtual account,
+    /// a checkout account); the same reference always gets the same account.
+    fn open_account<'a>(
+        &'a self,
+        opening: &'a notifications::AccountOpening,
+    ) -> BoxFuture<'a, Result<notifications::OpenedAccount, RailError>>;
+
+    /// Whether the customer's institution authorizes direct debits itself over this rail (its
+    /// own OTP or push). When false (the in-process sandbox), ducat plays the institution.
+    fn authorizes_debits(&self) -> bool {
+        false
+    }
+
+    /// Asks the institution to debit a customer; it texts its OTP or pushes a prompt. Safe to
+    /// repeat with the same reference.
+    fn debit_request<'a>(
+        &'a self,
+        debit: &'a debits::DebitRequest,
+    ) -> BoxFuture<'a, Result<debits::DebitMethod, debits::DebitRequestError>> {
+        let _ = debit;
+        Box::pin(async {
+            Err(debits::DebitRequestError::Unavailable(
+                "this rail does not take direct debits".to_owned(),
+            ))
+        })
+    }
+
+    /// Relays the customer's OTP to the institution.
+    fn debit_authorize<'a>(
+        &'a self,
+        reference: &'a str,
+        otp: &'a str,
+    ) -> BoxFuture<'a, debits::DebitOutcome> {
+        let _ = (reference, otp);
+        Box::pin(async {
+            debits::DebitOutcome::Unknown {
+                reason: "this rail does not take direct debits".to_owned(),
+            }
+        })
+    }
+
+    /// Asks what became of a debit (push approvals, unknown outcomes).
+    fn debit_status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, debits::DebitOutcome> {
+        let _ = reference;
+        Box::pin(async {
+            debits::DebitOutcome::Unknown {
+                reason: "this rail does not take direct debits".to_owned(),
+            }
+        })
+    }
 }

@@ -144,6 +144,16 @@ impl Rail for SandboxRail {
     fn transfer_status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, TransferOutcome> {
         Box::pin(async move { self.lookup(reference).await.unwrap_or_else(unknown) })
     }
+
+    fn open_account<'a>(
+        &'a self,
+        opening: &'a super::notifications::AccountOpening,
+    ) -> BoxFuture<'a, Result<super::notifications::OpenedAccount, RailError>> {
+        Box::pin(super::notifications::open_sandbox_account(
+            &self.store,
+            opening,
+        ))
+    }
 }
 
 #[cfg(test)]

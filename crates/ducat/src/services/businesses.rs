@@ -144,6 +144,21 @@ impl Services {
             .unwrap_or_else(|| format!("owner+{}@ducat.local", &business_id.as_str()[..8]));
         let dashboard_password = secrets::random_secret(20);
 
+        // Live wallets get their funding accounts from the bank, before the transaction opens.
+        let mut from_bank = Vec::new();
+        for currency in Currency::ALL {
+            let wallet_ref = WalletRef::generate(&mut OsRng);
+            let opened = self
+                .account_from_bank(
+                    new.mode,
+                    wallet_ref.as_str(),
+                    currency,
+                    &name,
+                    crate::rail::notifications::AccountKind::Wallet,
+                )
+                .await?;
+            from_bank.push((currency, wallet_ref, opened));
+        }
         let mut tx = self.store.begin().await?;
         businesses::insert_business(
             &mut tx,
@@ -192,10 +207,16 @@ impl Services {
             other => other.into(),
         })?;
         let mut wallets = Vec::new();
-        for currency in Currency::ALL {
+        for (currency, wallet_ref, opened) in from_bank {
             wallets.push(
-                self.open_wallet(&mut tx, &business_id, &name, currency, now)
-                    .await?,
+                self.open_wallet(
+                    &mut tx,
+                    &business_id,
+                    &name,
+                    (currency, wallet_ref, opened),
+                    now,
+                )
+                .await?,
             );
         }
         tx.commit().await?;
@@ -221,16 +242,21 @@ impl Services {
         tx: &mut crate::store::Tx,
         business_id: &BusinessId,
         business_name: &str,
-        currency: Currency,
+        (currency, wallet_ref, from_bank): (
+            Currency,
+            WalletRef,
+            Option<crate::rail::notifications::OpenedAccount>,
+        ),
         now: i64,
     ) -> Result<WalletRecord, AppError> {
-        let (bank, account_number) = self.allocate_account_number(tx, currency).await?;
+        let (bank_code, bank_name, account_number) =
+            self.account_or_allocate(tx, currency, from_bank).await?;
         let wallet = WalletRecord {
-            wallet_ref: WalletRef::generate(&mut OsRng),
+            wallet_ref,
             business_id: business_id.clone(),
             currency,
-            bank_code: bank.code.to_owned(),
-            bank_name: bank.name.to_owned(),
+            bank_code,
+            bank_name,
             account_number,
             account_name: business_name.to_owned(),
             created_at: now,

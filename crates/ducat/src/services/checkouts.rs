@@ -5,8 +5,7 @@ use super::{AppError, Services};
 use crate::store::checkouts::{self, CheckoutRecord};
 use crate::store::transactions::{self, TransactionRecord};
 use crate::store::virtual_accounts::{self, VirtualAccountRecord};
-use crate::store::{businesses, inbound, StoreError, Tx};
-use ducat_core::banks::{self, Institution};
+use crate::store::{inbound, StoreError};
 use ducat_core::checkout::{price, price_total, CheckoutStatus, FeeBearer, Order};
 use ducat_core::ids::{AccountRef, BusinessId, CheckoutRef};
 use ducat_core::money::{Currency, MinorUnits};
@@ -67,35 +66,6 @@ fn optional_text(
 }
 
 impl Services {
-    /// A fresh account number at the house bank that no wallet, checkout or virtual account
-    /// has. It is checked in the transaction that will take it rather than left to the unique
-    /// indexes, because a failed insert aborts the whole transaction on PostgreSQL.
-    pub(super) async fn allocate_account_number(
-        &self,
-        tx: &mut Tx,
-        currency: Currency,
-    ) -> Result<(&'static Institution, String), AppError> {
-        let bank = banks::house_bank(currency);
-        for _ in 0..16 {
-            let candidate = banks::generate_account_number(bank, &mut OsRng);
-            let taken = businesses::wallet_by_account_number(tx, &candidate)
-                .await?
-                .is_some()
-                || checkouts::by_account_number(tx, &candidate)
-                    .await?
-                    .is_some()
-                || virtual_accounts::by_account_number(tx, &candidate)
-                    .await?
-                    .is_some();
-            if !taken {
-                return Ok((bank, candidate));
-            }
-        }
-        Err(AppError::Unavailable(
-            "could not allocate a free account number; retry".to_owned(),
-        ))
-    }
-
     pub async fn create_checkout(
         &self,
         business_id: &BusinessId,
@@ -146,10 +116,23 @@ impl Services {
             .unwrap_or(i64::MAX / 1000)
             .saturating_mul(1000);
         let wallet = self.wallet(&business.id, Currency::Ngn).await?;
+        let checkout_reference = CheckoutRef::generate(&mut OsRng);
+        let account_name = format!("{} Checkout", business.name);
+        let from_bank = self
+            .account_from_bank(
+                business.mode,
+                checkout_reference.as_str(),
+                Currency::Ngn,
+                &account_name,
+                crate::rail::notifications::AccountKind::Checkout,
+            )
+            .await?;
         let mut tx = self.store.begin().await?;
-        let (bank, account_number) = self.allocate_account_number(&mut tx, Currency::Ngn).await?;
+        let (bank_code, bank_name, account_number) = self
+            .account_or_allocate(&mut tx, Currency::Ngn, from_bank)
+            .await?;
         let record = CheckoutRecord {
-            checkout_reference: CheckoutRef::generate(&mut OsRng),
+            checkout_reference,
             business_id: business.id.clone(),
             wallet_ref: wallet.wallet_ref,
             status: CheckoutStatus::Pending,
@@ -177,9 +160,9 @@ impl Services {
             callback_url,
             account_ref: AccountRef::generate(&mut OsRng).to_string(),
             account_number,
-            bank_code: bank.code.to_owned(),
-            bank_name: bank.name.to_owned(),
-            account_name: format!("{} Checkout", business.name),
+            bank_code,
+            bank_name,
+            account_name,
             expires_at: now.saturating_add(expires_after_ms),
             paid_transaction_ref: None,
             created_at: now,
@@ -291,16 +274,29 @@ impl Services {
             .transpose()?;
         let wallet = self.wallet(&business.id, Currency::Ngn).await?;
         let now = self.now_ms();
+        let account_ref = AccountRef::generate(&mut OsRng).to_string();
+        let account_name = format!("{} - {first_name} {last_name}", business.name);
+        let from_bank = self
+            .account_from_bank(
+                business.mode,
+                &account_ref,
+                Currency::Ngn,
+                &account_name,
+                crate::rail::notifications::AccountKind::Virtual,
+            )
+            .await?;
         let mut tx = self.store.begin().await?;
-        let (bank, account_number) = self.allocate_account_number(&mut tx, Currency::Ngn).await?;
+        let (bank_code, bank_name, account_number) = self
+            .account_or_allocate(&mut tx, Currency::Ngn, from_bank)
+            .await?;
         let record = VirtualAccountRecord {
-            account_ref: AccountRef::generate(&mut OsRng).to_string(),
+            account_ref,
             business_id: business.id.clone(),
             wallet_ref: wallet.wallet_ref,
             account_number,
-            bank_code: bank.code.to_owned(),
-            bank_name: bank.name.to_owned(),
-            account_name: format!("{} - {first_name} {last_name}", business.name),
+            bank_code,
+            bank_name,
+            account_name,
             first_name,
             last_name,
             phone_number: optional_text("phone_number", new.phone_number, 20)?,

@@ -32,7 +32,7 @@ pub struct DirectPaymentRequest {
     pub reason: Option<String>,
 }
 
-fn refused(refusal: Refusal) -> AppError {
+pub(super) fn refused(refusal: Refusal) -> AppError {
     match refusal {
         // Exactly the specification's words: how many attempts are left is not part of its document.
         Refusal::InvalidOtp { .. } => AppError::Refused {
@@ -95,7 +95,9 @@ impl Services {
         institution
             .validate_account(account)
             .map_err(|e| AppError::invalid("account", e.to_string()))?;
-        if banks::sandbox_behaviour(account) == SandboxBehaviour::UnknownAccount {
+        // Over the bank rail, the institution itself says whether the account exists.
+        let at_bank = self.debits_at_bank(business.mode);
+        if !at_bank && banks::sandbox_behaviour(account) == SandboxBehaviour::UnknownAccount {
             return Err(AppError::invalid(
                 "account",
                 format!("{account} does not exist at {}", institution.name),
@@ -179,6 +181,9 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
+        if at_bank {
+            return self.request_debit_at_bank(record).await;
+        }
         let mut tx = self.store.begin().await?;
         direct_payments::insert(&mut tx, &record)
             .await
@@ -248,6 +253,13 @@ impl Services {
         otp: u32,
     ) -> Result<DirectPaymentRecord, AppError> {
         let reference = reference.trim();
+        if crate::store::bank_debits::find_in(&self.store, reference)
+            .await?
+            .is_some()
+        {
+            let record = self.direct_payment(business_id, reference).await?;
+            return self.authorize_debit_at_bank(record, otp).await;
+        }
         let presented =
             |record: &DirectPaymentRecord| self.keys.hash_otp(&record.reference, &otp.to_string());
         for _ in 0..5 {
@@ -296,7 +308,7 @@ impl Services {
 
     /// Applies a decision in the caller's transaction; `None` when another request changed
     /// the payment first (load again and decide again).
-    async fn apply_direct_payment(
+    pub(super) async fn apply_direct_payment(
         &self,
         tx: &mut Tx,
         record: &DirectPaymentRecord,
@@ -381,19 +393,25 @@ impl Services {
         let balances =
             ledger_store::post(tx, &entry, EntryKind::Inflow, transaction_ref.as_str(), now)
                 .await?;
-        sqlx::query(
-            "INSERT INTO sandbox_transfers (reference, currency, bank_code, account_number, amount, outcome, session_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'successful', $6, $7) ON CONFLICT (reference) DO NOTHING",
-        )
-        .bind(format!("debit:{}", record.reference))
-        .bind(record.currency.code())
-        .bind(&record.institution_code)
-        .bind(&record.account)
-        .bind(record.amount.get())
-        .bind(&record.reference)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+        // The in-process sandbox institution records the debit; over the bank rail the bank did.
+        if crate::store::bank_debits::find(tx, &record.reference)
+            .await?
+            .is_none()
+        {
+            sqlx::query(
+                "INSERT INTO sandbox_transfers (reference, currency, bank_code, account_number, amount, outcome, session_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'successful', $6, $7) ON CONFLICT (reference) DO NOTHING",
+            )
+            .bind(format!("debit:{}", record.reference))
+            .bind(record.currency.code())
+            .bind(&record.institution_code)
+            .bind(&record.account)
+            .bind(record.amount.get())
+            .bind(&record.reference)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
         transactions::insert(
             tx,
             &TransactionRecord {
@@ -446,9 +464,10 @@ impl Services {
     /// Worker step: fails requests whose OTP expired, and answers sandbox USSD pushes (the
     /// customer approves, unless the account ends in 91). Returns how many it finished.
     pub async fn settle_due_direct_payments(&self) -> Result<usize, AppError> {
+        // Bank-held payments are settled by the bank's answers to status queries only.
+        let mut finished = self.poll_due_bank_debits().await?;
         let due =
             direct_payments::due(&self.store, self.now_ms(), SANDBOX_PUSH_ANSWER_MS, 200).await?;
-        let mut finished = 0;
         for (business_id, reference) in due {
             let mut tx = self.store.begin().await?;
             let Some(record) =
@@ -458,6 +477,13 @@ impl Services {
                 tx.rollback().await?;
                 continue;
             };
+            if crate::store::bank_debits::find(&mut tx, &reference)
+                .await?
+                .is_some()
+            {
+                tx.rollback().await?;
+                continue;
+            }
             let now = self.now_ms();
             let command = if now >= record.payment.otp_expires_ms {
                 DirectPaymentCommand::Sweep

@@ -4,10 +4,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bank;
 pub mod beqelal_fields;
 pub mod businesses;
 pub mod checkouts;
 pub mod dashboard;
+pub mod direct_debits;
 pub mod direct_payments;
 pub mod inflows;
 pub mod payment_links;

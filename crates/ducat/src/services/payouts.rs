@@ -748,7 +748,13 @@ impl Services {
     /// Dispatcher step: sends queued payouts to the bank and asks about those whose outcome is
     /// unknown. Returns how many payouts it worked on.
     pub async fn dispatch_payouts(&self) -> Result<usize, AppError> {
-        let leased = payouts::lease_due_for_bank(&self.store, self.now_ms(), 60_000, 50).await?;
+        let leased = payouts::lease_due_for_bank(
+            &self.store,
+            self.now_ms(),
+            self.config.payout_dispatch_lease_ms(),
+            50,
+        )
+        .await?;
         let count = leased.len();
         for (business_id, reference) in leased {
             if let Err(error) = self.dispatch_one(&business_id, &reference).await {

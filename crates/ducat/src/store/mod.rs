@@ -9,6 +9,7 @@
 //! WAL mode, never wait for the writer. PostgreSQL uses one pool for both.
 
 pub mod audit;
+pub mod bank_debits;
 pub mod businesses;
 pub mod checkouts;
 pub mod dashboard;

@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use std::io::BufRead;
 use std::time::Duration;
 
-const PHONE: &str = "+2348031234567";
-const GOOD_ACCOUNT: &str = "0123456789";
-const TOKEN: &str = "bank_token_for_tests";
+pub(crate) const PHONE: &str = "+2348031234567";
+pub(crate) const GOOD_ACCOUNT: &str = "0123456789";
+pub(crate) const TOKEN: &str = "bank_token_for_tests";
 
 both_engines!(
     a_payout_crosses_the_network_once,
@@ -32,20 +32,26 @@ both_engines!(
 
 /// A `ducat bank-sim` process on a free loopback port with its own temporary database; killed
 /// when dropped.
-struct BankSim {
+pub(crate) struct BankSim {
     child: std::process::Child,
-    url: String,
+    pub(crate) url: String,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
 impl BankSim {
-    fn start() -> BankSim {
+    pub(crate) fn start() -> BankSim {
+        BankSim::start_with(&[])
+    }
+
+    /// With extra command-line arguments (`--push-approve-after-ms 200`).
+    pub(crate) fn start_with(extra: &[&str]) -> BankSim {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ducat"))
             .args(["bank-sim", "--listen", "127.0.0.1:0", "--token", TOKEN])
             .arg("--database")
             .arg(dir.path().join("bank-sim.db"))
+            .args(extra)
             .current_dir(dir.path())
             .env("DUCAT_LOG", "warn")
             .stdout(std::process::Stdio::piped())
@@ -69,7 +75,7 @@ impl BankSim {
         }
     }
 
-    async fn admin(&self, request: reqwest::RequestBuilder) -> Value {
+    pub(crate) async fn admin(&self, request: reqwest::RequestBuilder) -> Value {
         let response = request
             .bearer_auth(TOKEN)
             .send()
@@ -80,7 +86,7 @@ impl BankSim {
     }
 
     /// Faults for the next requests the gateway sends, one each.
-    async fn arm(&self, faults: &[&str]) {
+    pub(crate) async fn arm(&self, faults: &[&str]) {
         self.admin(
             self.client
                 .post(format!("{}/admin/faults", self.url))
@@ -89,7 +95,7 @@ impl BankSim {
         .await;
     }
 
-    async fn down_for(&self, seconds: u64) {
+    pub(crate) async fn down_for(&self, seconds: u64) {
         self.admin(
             self.client
                 .post(format!("{}/admin/down", self.url))
@@ -99,7 +105,7 @@ impl BankSim {
     }
 
     /// What the bank applied, oldest first.
-    async fn transfers(&self) -> Vec<Value> {
+    pub(crate) async fn transfers(&self) -> Vec<Value> {
         self.admin(self.client.get(format!("{}/admin/transfers", self.url)))
             .await["transfers"]
             .as_array()
@@ -108,7 +114,7 @@ impl BankSim {
     }
 
     /// How many `/v1` requests reached the bank.
-    async fn requests(&self) -> u64 {
+    pub(crate) async fn requests(&self) -> u64 {
         self.admin(self.client.get(format!("{}/admin/stats", self.url)))
             .await["requests"]
             .as_u64()
@@ -116,7 +122,7 @@ impl BankSim {
     }
 
     /// Asserts that the bank applied exactly these references, each once, with this status.
-    async fn assert_applied_once(&self, expected: &[(&str, &str)]) {
+    pub(crate) async fn assert_applied_once(&self, expected: &[(&str, &str)]) {
         let transfers = self.transfers().await;
         let mut applied: Vec<(String, String)> = transfers
             .iter()
@@ -145,7 +151,7 @@ impl Drop for BankSim {
 }
 
 /// A gateway whose live mode banks with `bank` over HTTP, with small timeouts.
-async fn gateway(
+pub(crate) async fn gateway(
     engine: Engine,
     bank: &BankSim,
     tune: impl FnOnce(&mut Config),
@@ -166,7 +172,7 @@ async fn gateway(
 }
 
 /// A live business whose NGN wallet received `naira` from the bank.
-async fn funded_live(app: &TestApp, naira: &str) -> TestBusiness {
+pub(crate) async fn funded_live(app: &TestApp, naira: &str) -> TestBusiness {
     let business = app.create_business_in(Mode::Live).await;
     let outcome = app
         .services
@@ -185,7 +191,12 @@ async fn funded_live(app: &TestApp, naira: &str) -> TestBusiness {
     business
 }
 
-async fn initiate(app: &TestApp, business: &TestBusiness, account: &str, naira: i64) -> Answer {
+pub(crate) async fn initiate(
+    app: &TestApp,
+    business: &TestBusiness,
+    account: &str,
+    naira: i64,
+) -> Answer {
     app.post(
         "/v1/wallets/v2/transfer",
         &business.duplo(),
@@ -201,7 +212,7 @@ async fn initiate(app: &TestApp, business: &TestBusiness, account: &str, naira: 
 }
 
 /// The newest OTP texted to the business (live keys have no sandbox SMS API: read the outbox).
-async fn latest_otp(app: &TestApp, business: &TestBusiness) -> String {
+pub(crate) async fn latest_otp(app: &TestApp, business: &TestBusiness) -> String {
     let id = BusinessId::parse(&business.id).unwrap();
     let messages = ducat::store::sms::list(&app.services.store, &id, Some(PHONE), 1)
         .await
@@ -214,7 +225,7 @@ async fn latest_otp(app: &TestApp, business: &TestBusiness) -> String {
 }
 
 /// Initiates and confirms a payout: it is `pending` with amount + fee held. Returns its reference.
-async fn pending_payout(
+pub(crate) async fn pending_payout(
     app: &TestApp,
     business: &TestBusiness,
     account: &str,
@@ -239,7 +250,7 @@ async fn pending_payout(
     reference
 }
 
-async fn transaction(app: &TestApp, business: &TestBusiness, reference: &str) -> Value {
+pub(crate) async fn transaction(app: &TestApp, business: &TestBusiness, reference: &str) -> Value {
     let answer = app
         .get(
             &format!(
@@ -253,7 +264,7 @@ async fn transaction(app: &TestApp, business: &TestBusiness, reference: &str) ->
     answer.body["data"].clone()
 }
 
-async fn status(app: &TestApp, business: &TestBusiness, reference: &str) -> String {
+pub(crate) async fn status(app: &TestApp, business: &TestBusiness, reference: &str) -> String {
     transaction(app, business, reference).await["status"]
         .as_str()
         .unwrap()

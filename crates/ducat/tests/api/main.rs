@@ -5,6 +5,9 @@ mod helpers;
 
 mod authentication;
 mod bad_input;
+mod bank_crash;
+mod bank_debits;
+mod bank_inflows;
 mod bank_network;
 mod browser;
 mod checkouts;
