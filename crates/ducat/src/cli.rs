@@ -1,6 +1,6 @@
 //! The command line: `serve`, `migrate`, `ledger check`,
 //! `business create|set|keys|new-key|revoke-key|rotate-webhook-secret`,
-//! `webhooks list|redeliver|test`, `bank-sim`.
+//! `webhooks list|redeliver|test`, `reconcile`, `bank-sim`.
 
 use crate::clock::{iso_millis, SystemClock};
 use crate::config::Config;
@@ -55,9 +55,30 @@ pub enum Command {
     /// See a business's webhook events and their deliveries; redeliver one; send a test event.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Match one day's bank statement with the ledger; exit 0 when clean, 1 on mismatches, 2
+    /// when it cannot be done (a bad date, the bank unreachable).
+    Reconcile(ReconcileArgs),
     /// Run the reference bank of the bank-adapter protocol (docs/bank-adapter.md), with faults
     /// on demand. It has its own SQLite file and never touches the gateway's database.
     BankSim(BankSimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The UTC day, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: String,
+    /// Which bank: `test` (the in-process sandbox) or `live` (the configured rail).
+    #[arg(long, value_enum, default_value_t = ReconcileMode::Live)]
+    pub mode: ReconcileMode,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReconcileMode {
+    Test,
+    Live,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +321,7 @@ pub async fn run(cli: Cli) -> Result<i32, StartError> {
             Ok(0)
         }
         Command::Ledger(LedgerCommand::Check) => ledger_check(config).await,
+        Command::Reconcile(args) => reconcile(config, args).await,
         Command::Business(BusinessCommand::Create(args)) => business_create(config, args).await,
         Command::Business(BusinessCommand::Set(args)) => business_set(config, args).await,
         Command::Business(BusinessCommand::Keys(args)) => business_keys(config, args).await,
@@ -438,6 +460,113 @@ async fn ledger_check(config: Config) -> Result<i32, StartError> {
     }
     println!("ledger check: {} violation(s)", violations.len());
     Ok(1)
+}
+
+async fn reconcile(config: Config, args: ReconcileArgs) -> Result<i32, StartError> {
+    use crate::services::reconcile::RailChoice;
+    use ducat_core::reconcile::{Day, Mismatch, Movement};
+    let Some(day) = Day::parse(&args.date) else {
+        eprintln!(
+            "error: --date must be a UTC day written YYYY-MM-DD, not {:?}",
+            args.date
+        );
+        return Ok(2);
+    };
+    let choice = match args.mode {
+        ReconcileMode::Test => RailChoice::Test,
+        ReconcileMode::Live => RailChoice::Live,
+    };
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let result = app.services().reconcile(day, choice, None).await;
+    app.services().store.close().await;
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("error: cannot reconcile {day}: {error}");
+            return Ok(2);
+        }
+    };
+    let direction = |m: &Movement| match m.direction {
+        ducat_core::reconcile::Direction::In => "in",
+        ducat_core::reconcile::Direction::Out => "out",
+    };
+    let describe = |m: &Movement| {
+        serde_json::json!({
+            "direction": direction(m),
+            "currency": m.currency.code(),
+            "amount": m.amount.get(),
+        })
+    };
+    let short = |m: &Movement| format!("{} {} {}", direction(m), m.currency.code(), m.amount.get());
+    let mismatches: Vec<serde_json::Value> = report
+        .outcome
+        .mismatches
+        .iter()
+        .map(|mismatch| {
+            let kind = report.kind_of(mismatch.reference());
+            match mismatch {
+                Mismatch::MissingInLedger { bank } => serde_json::json!({
+                    "reference": bank.reference, "kind": kind, "problem": "missing in ledger",
+                    "bank": describe(bank),
+                }),
+                Mismatch::MissingAtBank { ledger } => serde_json::json!({
+                    "reference": ledger.reference, "kind": kind, "problem": "missing at bank",
+                    "ledger": describe(ledger),
+                }),
+                Mismatch::Differs { bank, ledger } => serde_json::json!({
+                    "reference": bank.reference, "kind": kind, "problem": "differs",
+                    "bank": describe(bank), "ledger": describe(ledger),
+                }),
+            }
+        })
+        .collect();
+    let clean = report.outcome.is_clean();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "date": day.to_string(),
+                "mode": choice.as_str(),
+                "clean": clean,
+                "matched": report.outcome.matched,
+                "mismatches": mismatches,
+            })
+        );
+    } else {
+        for mismatch in &report.outcome.mismatches {
+            let reference = mismatch.reference();
+            let kind = report.kind_of(reference);
+            match mismatch {
+                Mismatch::MissingInLedger { bank } => {
+                    println!(
+                        "missing in ledger: {reference} ({kind}, bank: {})",
+                        short(bank)
+                    )
+                }
+                Mismatch::MissingAtBank { ledger } => {
+                    println!(
+                        "missing at bank: {reference} ({kind}, ledger: {})",
+                        short(ledger)
+                    )
+                }
+                Mismatch::Differs { bank, ledger } => println!(
+                    "differs: {reference} ({kind}, bank: {}, ledger: {})",
+                    short(bank),
+                    short(ledger)
+                ),
+            }
+        }
+        if clean {
+            println!("clean: {} movements matched", report.outcome.matched);
+        } else {
+            println!(
+                "{day}: {} mismatch(es), {} movements matched",
+                report.outcome.mismatches.len(),
+                report.outcome.matched
+            );
+        }
+    }
+    Ok(if clean { 0 } else { 1 })
 }
 
 async fn business_create(config: Config, args: CreateArgs) -> Result<i32, StartError> {

@@ -65,8 +65,10 @@ impl App {
         let sms_sender = sms::sender_from_config(&config)?;
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
-        let sandbox_rail: Arc<dyn rail::Rail> =
-            Arc::new(SandboxRail::new(store.clone(), clock.clone()));
+        let sandbox_rail: Arc<dyn rail::Rail> = Arc::new(
+            SandboxRail::new(store.clone(), clock.clone())
+                .serving_live(matches!(config.rail, config::RailProvider::Sandbox)),
+        );
         let live_rail: Arc<dyn rail::Rail> = match config.rail {
             config::RailProvider::Sandbox => sandbox_rail.clone(),
             config::RailProvider::Http => Arc::new(

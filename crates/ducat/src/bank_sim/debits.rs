@@ -589,6 +589,27 @@ pub(super) async fn admin_sms(
     }
 }
 
+/// Whether the institution has taken the money.
+pub(super) fn is_processed(debit: &Debit) -> bool {
+    match debit.status {
+        DebitWireStatus::Processed => true,
+        DebitWireStatus::AwaitingAuthorization | DebitWireStatus::Failed => false,
+    }
+}
+
+/// Every debit as stored, with when it last changed (for the statement).
+pub(super) async fn all_with_update_times(
+    pool: &SqlitePool,
+) -> Result<Vec<(Debit, i64)>, sqlx::Error> {
+    let select = SELECT.replace(" FROM debits", ", updated_at FROM debits");
+    let rows = sqlx::query(&format!("{select} ORDER BY created_at, reference"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>("updated_at")?)))
+        .collect()
+}
+
 /// Every debit, oldest first, as a status query would see it now (no OTPs).
 pub(super) async fn admin_debits(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if !authorized(&state, &headers) {

@@ -394,6 +394,10 @@ async fn deliver_due(
             Err(e) => (None, format!("no answer: {e}")),
         };
         let acknowledged = status.is_some_and(|s| s.is_success());
+        // ducat refused the money: the bank sends it back to the sender (once).
+        let returned = acknowledged
+            && serde_json::from_str::<notifications::InflowAck>(&answer)
+                .is_ok_and(|ack| ack.status == notifications::InflowStatus::Returned);
         let next = delivery.after_attempt(
             acknowledged,
             now_ms(),
@@ -405,7 +409,8 @@ async fn deliver_due(
                  last_status = $4, last_answer = $5,
                  acknowledged_at = CASE WHEN $6 AND acknowledged_at IS NULL THEN $7 ELSE acknowledged_at END,
                  ack_rank = CASE WHEN $6 AND ack_rank IS NULL
-                     THEN (SELECT COALESCE(MAX(ack_rank), 0) + 1 FROM inflows) ELSE ack_rank END
+                     THEN (SELECT COALESCE(MAX(ack_rank), 0) + 1 FROM inflows) ELSE ack_rank END,
+                 returned_at = CASE WHEN $9 AND returned_at IS NULL THEN $7 ELSE returned_at END
              WHERE seq = $8",
         )
         .bind(i64::from(next.attempts))
@@ -416,6 +421,7 @@ async fn deliver_due(
         .bind(acknowledged)
         .bind(now_ms())
         .bind(seq)
+        .bind(returned)
         .execute(pool)
         .await?;
     }

@@ -13,6 +13,7 @@
 pub mod debits;
 pub mod faults;
 pub mod inflows;
+pub mod statements;
 pub mod store;
 
 use crate::rail::protocol::{
@@ -104,6 +105,7 @@ fn router(state: Shared) -> Router {
         .route("/v1/name-enquiry", post(name_enquiry))
         .route("/v1/transfers", post(transfer))
         .route("/v1/transfers/{reference}", get(transfer_status))
+        .route("/v1/statements/{date}", get(statements::statement))
         .route("/admin/down", post(admin_down))
         .route("/admin/faults", post(admin_faults))
         .route("/admin/transfers", get(admin_transfers))

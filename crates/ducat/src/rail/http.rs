@@ -384,9 +384,41 @@ fn name_enquiry_result(
     }
 }
 
+/// What the answer to `GET /v1/statements/{date}` means: the day's lines, or why there are none.
+fn statement_lines(
+    exchange: Exchange,
+    date: &str,
+) -> Result<Vec<super::protocol::StatementLine>, RailError> {
+    match exchange {
+        Exchange::Answered(status, body) if status.is_success() => serde_json::from_slice::<
+            super::protocol::StatementDocument,
+        >(&body)
+        .ok()
+        .filter(|document| document.date == date)
+        .map(|document| document.lines)
+        .ok_or_else(|| {
+            RailError::Unavailable(format!("the bank's answer is not a statement of {date}"))
+        }),
+        Exchange::Answered(status, body) => Err(RailError::Unavailable(describe(status, &body))),
+        Exchange::NoAnswer(reason) => Err(RailError::Unavailable(reason)),
+    }
+}
+
 impl Rail for HttpRail {
     fn authorizes_debits(&self) -> bool {
         true
+    }
+
+    fn statement<'a>(
+        &'a self,
+        day: ducat_core::reconcile::Day,
+    ) -> BoxFuture<'a, Result<Vec<super::protocol::StatementLine>, RailError>> {
+        Box::pin(async move {
+            let date = day.to_string();
+            let url = self.url(&format!("/v1/statements/{date}"));
+            let exchange = self.call(|| self.client.get(&url)).await;
+            statement_lines(exchange, &date)
+        })
     }
 
     fn debit_request<'a>(
@@ -457,6 +489,20 @@ mod tests {
             StatusCode::from_u16(status).unwrap(),
             body.to_string().into_bytes(),
         )
+    }
+
+    #[test]
+    fn a_statement_is_read_for_its_day_only() {
+        let document = serde_json::json!({
+            "date": "2025-11-22",
+            "lines": [{ "reference": "tran_1", "direction": "out", "currency": "NGN",
+                        "amount": 500, "kind": "transfer", "created_at": 1 }]
+        });
+        let lines = statement_lines(answered(200, document.clone()), "2025-11-22").unwrap();
+        assert_eq!(lines.len(), 1);
+        assert!(statement_lines(answered(200, document), "2025-11-23").is_err());
+        assert!(statement_lines(answered(503, serde_json::json!({})), "2025-11-22").is_err());
+        assert!(statement_lines(Exchange::NoAnswer("x".into()), "2025-11-22").is_err());
     }
 
     #[test]

@@ -83,6 +83,13 @@ pub trait Rail: Send + Sync + 'static {
         opening: &'a notifications::AccountOpening,
     ) -> BoxFuture<'a, Result<notifications::OpenedAccount, RailError>>;
 
+    /// The bank's statement of one UTC day: every movement through ducat's settlement account,
+    /// oldest first (docs/bank-adapter.md, "Daily statement").
+    fn statement<'a>(
+        &'a self,
+        day: ducat_core::reconcile::Day,
+    ) -> BoxFuture<'a, Result<Vec<protocol::StatementLine>, RailError>>;
+
     /// Whether the customer's institution authorizes direct debits itself over this rail (its
     /// own OTP or push). When false (the in-process sandbox), ducat plays the institution.
     fn authorizes_debits(&self) -> bool {

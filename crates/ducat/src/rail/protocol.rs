@@ -103,3 +103,58 @@ pub mod codes {
     pub const UNAVAILABLE: &str = "unavailable";
     pub const INTERNAL: &str = "internal";
 }
+
+/// Which way money moved through ducat's settlement account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineDirection {
+    In,
+    Out,
+}
+
+/// What a statement line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineKind {
+    /// A transfer out ducat sent, by its reference (successful ones only).
+    Transfer,
+    /// Money a customer sent to one of ducat's accounts, by its session id.
+    Inflow,
+    /// An inflow ducat answered `returned`, sent back to the sender, under its session id.
+    Return,
+    /// A processed direct debit, by its reference (money in).
+    Debit,
+}
+
+impl LineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Transfer => "transfer",
+            LineKind::Inflow => "inflow",
+            LineKind::Return => "return",
+            LineKind::Debit => "debit",
+        }
+    }
+}
+
+/// One movement of a day at the bank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementLine {
+    pub reference: String,
+    pub direction: LineDirection,
+    pub currency: String,
+    /// Minor units, always positive; `direction` says which way.
+    pub amount: i64,
+    pub kind: LineKind,
+    /// Milliseconds since the Unix epoch, when the money moved (inside the statement's day).
+    pub created_at: i64,
+}
+
+/// `GET /v1/statements/{date}`: every movement of one UTC day, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementDocument {
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    pub lines: Vec<StatementLine>,
+}

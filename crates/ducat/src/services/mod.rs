@@ -14,6 +14,7 @@ pub mod direct_payments;
 pub mod inflows;
 pub mod payment_links;
 pub mod payouts;
+pub mod reconcile;
 pub mod withdrawals;
 
 use crate::clock::Clock;

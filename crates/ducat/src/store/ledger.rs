@@ -32,6 +32,19 @@ impl EntryKind {
             EntryKind::Settlement => "settlement",
         }
     }
+
+    pub fn parse(text: &str) -> Option<EntryKind> {
+        [
+            EntryKind::Inflow,
+            EntryKind::UnmatchedInflow,
+            EntryKind::UnmatchedReturn,
+            EntryKind::Hold,
+            EntryKind::Release,
+            EntryKind::Settlement,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
 }
 
 pub(super) async fn ensure_system_accounts(store: &Store) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ use crate::bank_network::{
 };
 use crate::both_engines;
 use crate::helpers::{Engine, TestApp};
+use ducat::clock::{Clock, SystemClock};
 use ducat_core::ids::BusinessId;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
@@ -122,5 +123,14 @@ async fn a_payout_survives_a_crash_between_the_bank_applying_it_and_ducat_hearin
         .filter(|e| e.event_type == "PAYOUT_SUCCESSFUL")
         .count();
     assert_eq!(successful, 1, "{events:?}");
+    // The bank's statement of the day and the ledger agree: the payout, out once.
+    let day = ducat_core::reconcile::Day::of_ms(SystemClock.now_ms());
+    let report = app
+        .services
+        .reconcile(day, ducat::services::reconcile::RailChoice::Live, None)
+        .await
+        .expect("the bank's statement is read");
+    assert!(report.outcome.is_clean(), "{:?}", report.outcome);
+    assert_eq!(report.outcome.matched, 1);
     app.finish().await;
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 const KACHA: u64 = 404050;
 const TELEBIRR: u64 = 404010;
-const WALLET_ACCOUNT: &str = "251911234567";
+pub(crate) const WALLET_ACCOUNT: &str = "251911234567";
 
 both_engines!(
     the_banks_otp_processes_a_live_payment_once,
@@ -31,7 +31,12 @@ async fn request(app: &TestApp, business: &TestBusiness, body: Value) -> Answer 
         .await
 }
 
-async fn requested(app: &TestApp, business: &TestBusiness, account: &str, trace: &str) -> String {
+pub(crate) async fn requested(
+    app: &TestApp,
+    business: &TestBusiness,
+    account: &str,
+    trace: &str,
+) -> String {
     let answer = request(
         app,
         business,
@@ -44,7 +49,12 @@ async fn requested(app: &TestApp, business: &TestBusiness, account: &str, trace:
     answer.body["id"].as_str().unwrap().to_owned()
 }
 
-async fn authorize(app: &TestApp, business: &TestBusiness, reference: &str, otp: u32) -> Answer {
+pub(crate) async fn authorize(
+    app: &TestApp,
+    business: &TestBusiness,
+    reference: &str,
+    otp: u32,
+) -> Answer {
     app.post(
         "/api/v1/payment/authorize",
         &business.beqelal(),
@@ -53,7 +63,11 @@ async fn authorize(app: &TestApp, business: &TestBusiness, reference: &str, otp:
     .await
 }
 
-async fn payment_status(app: &TestApp, business: &TestBusiness, reference: &str) -> String {
+pub(crate) async fn payment_status(
+    app: &TestApp,
+    business: &TestBusiness,
+    reference: &str,
+) -> String {
     let read = app
         .get(&format!("/api/v1/payment/{reference}"), &business.beqelal())
         .await;
@@ -62,7 +76,7 @@ async fn payment_status(app: &TestApp, business: &TestBusiness, reference: &str)
 }
 
 /// The OTP the institution texted for this debit, from the bank-sim's SMS log.
-async fn bank_otp(bank: &BankSim, reference: &str) -> u32 {
+pub(crate) async fn bank_otp(bank: &BankSim, reference: &str) -> u32 {
     let messages = bank
         .admin(reqwest::Client::new().get(format!("{}/admin/sms?reference={reference}", bank.url)))
         .await;

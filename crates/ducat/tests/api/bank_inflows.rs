@@ -36,7 +36,7 @@ both_engines!(
 
 /// A gateway in front of ducat: forwards to `target`, or answers 503 while `down`.
 #[derive(Clone, Default)]
-struct Front {
+pub(crate) struct Front {
     target: Arc<Mutex<Option<String>>>,
     down: Arc<AtomicBool>,
     client: reqwest::Client,
@@ -87,7 +87,7 @@ async fn start_front() -> (Front, String) {
 /// The bank-sim, ducat (live mode on the http rail, notifications signed with `SECRET`), and
 /// the gateway between them. ducat's clock is moved to the real time so the bank-sim's
 /// timestamps are fresh.
-async fn network(engine: Engine) -> Option<(BankSim, TestApp, Front)> {
+pub(crate) async fn network(engine: Engine) -> Option<(BankSim, TestApp, Front)> {
     let (front, front_url) = start_front().await;
     let bank = BankSim::start_with(&[
         "--notify-url",
@@ -109,7 +109,7 @@ async fn network(engine: Engine) -> Option<(BankSim, TestApp, Front)> {
     Some((bank, app, front))
 }
 
-async fn send_inflow(bank: &BankSim, account: &str, kobo: i64, faults: Value) -> String {
+pub(crate) async fn send_inflow(bank: &BankSim, account: &str, kobo: i64, faults: Value) -> String {
     let mut body = json!({
         "account_number": account,
         "amount": kobo,
@@ -131,7 +131,7 @@ async fn send_inflow(bank: &BankSim, account: &str, kobo: i64, faults: Value) ->
     created["session_id"].as_str().unwrap().to_owned()
 }
 
-async fn inflows(bank: &BankSim) -> Vec<Value> {
+pub(crate) async fn inflows(bank: &BankSim) -> Vec<Value> {
     bank.admin(reqwest::Client::new().get(format!("{}/admin/inflows", bank.url)))
         .await["inflows"]
         .as_array()
@@ -140,7 +140,7 @@ async fn inflows(bank: &BankSim) -> Vec<Value> {
 }
 
 /// Waits until every inflow the bank-sim recorded satisfies `done`, and returns them.
-async fn wait_for(bank: &BankSim, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+pub(crate) async fn wait_for(bank: &BankSim, done: impl Fn(&Value) -> bool) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let all = inflows(bank).await;

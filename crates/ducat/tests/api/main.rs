@@ -9,6 +9,7 @@ mod bank_crash;
 mod bank_debits;
 mod bank_inflows;
 mod bank_network;
+mod bank_reconcile;
 mod browser;
 mod checkouts;
 mod cli;

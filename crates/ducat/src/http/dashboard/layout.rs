@@ -15,6 +15,7 @@ pub enum Section {
     Developers,
     Webhooks,
     Security,
+    Reconciliation,
     Team,
     Sandbox,
 }
@@ -29,6 +30,7 @@ impl Section {
             Section::Developers => "Developers",
             Section::Webhooks => "Webhooks",
             Section::Security => "Security",
+            Section::Reconciliation => "Reconciliation",
             Section::Team => "Team",
             Section::Sandbox => "Sandbox",
         }
@@ -43,6 +45,7 @@ impl Section {
             Section::Developers => "/dashboard/developers",
             Section::Webhooks => "/dashboard/webhooks",
             Section::Security => "/dashboard/security",
+            Section::Reconciliation => "/dashboard/reconciliation",
             Section::Team => "/dashboard/team",
             Section::Sandbox => "/dashboard/sandbox",
         }
@@ -91,6 +94,7 @@ pub fn page(signed: &Signed, active: Section, notice: Option<&Notice>, content: 
         Section::Developers,
         Section::Webhooks,
         Section::Security,
+        Section::Reconciliation,
         Section::Team,
     ];
     if test_mode {

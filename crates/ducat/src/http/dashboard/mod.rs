@@ -11,6 +11,7 @@ mod format;
 mod layout;
 mod overview;
 mod payouts;
+mod reconciliation;
 mod sandbox;
 mod security;
 mod settings;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(developers::routes())
         .merge(webhooks::routes())
         .merge(security::routes())
+        .merge(reconciliation::routes())
         .merge(team::routes())
         .merge(sandbox::routes())
         .route("/dashboard/{*rest}", axum::routing::any(not_found))
