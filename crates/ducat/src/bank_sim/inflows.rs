@@ -318,8 +318,13 @@ pub(super) async fn admin_list(State(state): State<Shared>, headers: HeaderMap) 
 
 // ---- the sender ----
 
-/// Delivers queued notifications until the process ends.
-pub fn spawn_sender(pool: SqlitePool, config: NotifyConfig) -> tokio::task::JoinHandle<()> {
+/// Delivers queued notifications until the process ends; nothing while the bank is down
+/// (`down_until`), the backlog afterwards.
+pub fn spawn_sender(
+    pool: SqlitePool,
+    config: NotifyConfig,
+    down_until: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let Some(url) = config.url.clone() else {
             return;
@@ -336,6 +341,10 @@ pub fn spawn_sender(pool: SqlitePool, config: NotifyConfig) -> tokio::task::Join
             }
         };
         loop {
+            if super::is_down(&down_until) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
             if let Err(e) = deliver_due(&pool, &client, &url, &config).await {
                 tracing::error!(error = %e, "bank-sim notification sender");
             }

@@ -65,7 +65,8 @@ struct SimState {
     token: Option<String>,
     rates: FaultRates,
     armed: Mutex<VecDeque<Fault>>,
-    down_until: Mutex<Option<Instant>>,
+    /// Shared with the notification sender: a bank that is down sends nothing either.
+    down_until: Arc<Mutex<Option<Instant>>>,
     requests: AtomicU64,
     push_approve_after: Duration,
 }
@@ -87,11 +88,15 @@ where
         token: config.token,
         rates: config.rates,
         armed: Mutex::new(VecDeque::new()),
-        down_until: Mutex::new(None),
+        down_until: Arc::new(Mutex::new(None)),
         requests: AtomicU64::new(0),
         push_approve_after: config.push_approve_after,
     });
-    let sender = inflows::spawn_sender(store.pool().clone(), config.notify);
+    let sender = inflows::spawn_sender(
+        store.pool().clone(),
+        config.notify,
+        state.down_until.clone(),
+    );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await?;
@@ -184,6 +189,14 @@ fn authorized(state: &SimState, headers: &HeaderMap) -> bool {
     bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
 }
 
+/// Whether `POST /admin/down` put the bank down and its time is not over yet.
+fn is_down(down_until: &Mutex<Option<Instant>>) -> bool {
+    down_until
+        .lock()
+        .map(|until| until.is_some_and(|until| Instant::now() < until))
+        .unwrap_or(false)
+}
+
 /// What every `/v1` request goes through before its handler: counting, authentication, being
 /// down, then the faults (latency applied here; a failure returned to the handler).
 async fn admit(state: &SimState, headers: &HeaderMap) -> Result<Option<Failure>, Refusal> {
@@ -195,12 +208,7 @@ async fn admit(state: &SimState, headers: &HeaderMap) -> Result<Option<Failure>,
             "a valid Authorization: Bearer token is required",
         ));
     }
-    let down = state
-        .down_until
-        .lock()
-        .map(|until| until.is_some_and(|until| Instant::now() < until))
-        .unwrap_or(false);
-    if down {
+    if is_down(&state.down_until) {
         return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
             codes::UNAVAILABLE,

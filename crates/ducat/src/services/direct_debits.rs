@@ -124,7 +124,8 @@ fn unknown_outcome(reference: &str) -> AppError {
     AppError::Unavailable(format!(
         "The institution did not confirm the authorization of {reference} in time; ducat is \
          confirming the outcome with the institution. Read GET /api/v1/payment/{reference} or \
-         wait for the webhook; do not request the payment again."
+         wait for the webhook. Sending the same OTP to authorize again is safe (it is applied \
+         at most once); requesting a new payment is not needed."
     ))
 }
 

@@ -63,7 +63,7 @@ async fn a_payout_survives_a_crash_between_the_bank_applying_it_and_ducat_hearin
         return;
     };
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     let reference = pending_payout(&app, &business, GOOD_ACCOUNT, 5000).await;
 
     // The bank will apply the next transfer and then sit on its answer for half a minute.
@@ -123,7 +123,7 @@ async fn a_payout_survives_a_crash_between_the_bank_applying_it_and_ducat_hearin
         .filter(|e| e.event_type == "PAYOUT_SUCCESSFUL")
         .count();
     assert_eq!(successful, 1, "{events:?}");
-    // The bank's statement of the day and the ledger agree: the payout, out once.
+    // The bank's statement of the day and the ledger agree: the funding in, the payout out once.
     let day = ducat_core::reconcile::Day::of_ms(SystemClock.now_ms());
     let report = app
         .services
@@ -131,6 +131,6 @@ async fn a_payout_survives_a_crash_between_the_bank_applying_it_and_ducat_hearin
         .await
         .expect("the bank's statement is read");
     assert!(report.outcome.is_clean(), "{:?}", report.outcome);
-    assert_eq!(report.outcome.matched, 1);
+    assert_eq!(report.outcome.matched, 2);
     app.finish().await;
 }

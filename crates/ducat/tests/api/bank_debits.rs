@@ -5,6 +5,7 @@
 //! the ledger check.
 
 use crate::bank_network::{gateway, BankSim};
+use crate::bank_support::assert_reconciled_clean;
 use crate::both_engines;
 use crate::helpers::{assert_beqelal_error, fixture, Answer, Engine, TestApp, TestBusiness};
 use ducat::store::businesses::Mode;
@@ -24,6 +25,8 @@ both_engines!(
     an_institution_decline_fails_the_payment,
     an_authorization_answer_lost_after_the_bank_processed_is_settled_once,
     a_bank_error_on_the_request_creates_nothing,
+    an_authorization_answer_later_than_the_timeout_is_settled_once,
+    the_bank_down_during_a_request_and_an_authorization,
 );
 
 async fn request(app: &TestApp, business: &TestBusiness, body: Value) -> Answer {
@@ -172,6 +175,7 @@ async fn the_banks_otp_processes_a_live_payment_once(engine: Engine) {
         events(&app, &business, &reference).await,
         ["DIRECT_PAYMENT_PROCESSED"]
     );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -198,6 +202,7 @@ async fn a_wrong_otp_is_refused_as_in_process(engine: Engine) {
     let processed = authorize(&app, &business, &reference, otp).await;
     assert_eq!(processed.body["status"], "PROCESSED", "{}", processed.text);
     assert_eq!(etb_balance(&app, &business).await, json!(99.5));
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -253,6 +258,7 @@ async fn a_push_approval_is_settled_by_the_status_query(engine: Engine) {
         events(&app, &business, &reference).await,
         ["DIRECT_PAYMENT_PROCESSED"]
     );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -294,6 +300,7 @@ async fn an_institution_decline_fails_the_payment(engine: Engine) {
         events(&app, &business, &reference).await,
         ["DIRECT_PAYMENT_FAILED"]
     );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -351,6 +358,7 @@ async fn an_authorization_answer_lost_after_the_bank_processed_is_settled_once(e
         events(&app, &business, &reference).await,
         ["DIRECT_PAYMENT_PROCESSED"]
     );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -392,5 +400,132 @@ async fn a_bank_error_on_the_request_creates_nothing(engine: Engine) {
     );
     assert_eq!(etb_balance(&app, &business).await, json!(99.5));
     assert_eq!(bank_debits(&bank).await.len(), 1);
+    assert_reconciled_clean(&app).await;
+    app.finish().await;
+}
+
+async fn an_authorization_answer_later_than_the_timeout_is_settled_once(engine: Engine) {
+    let bank = BankSim::start();
+    // One try, one second: the late answer is an unknown outcome.
+    let Some(app) = gateway(engine, &bank, |config| {
+        config.rail_http_timeout_secs = 1;
+        config.rail_http_max_attempts = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let business = app.create_business_in(Mode::Live).await;
+    let reference = requested(&app, &business, WALLET_ACCOUNT, "L-7").await;
+    let otp = bank_otp(&bank, &reference).await;
+    bank.arm(&["latency=2000ms"]).await;
+    let sent = std::time::Instant::now();
+    let unknown = authorize(&app, &business, &reference, otp).await;
+    assert!(sent.elapsed() < Duration::from_millis(1_900), "timed out");
+    assert_beqelal_error(&unknown, 503, "503", "SERVICE_UNAVAILABLE");
+    assert!(
+        unknown.body["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("confirming the outcome"),
+        "{}",
+        unknown.text
+    );
+    assert_eq!(
+        payment_status(&app, &business, &reference).await,
+        "AWAITING_AUTHORIZATION"
+    );
+    assert_eq!(etb_balance(&app, &business).await, json!(0));
+    // The bank-sim drops a request whose caller hung up before it was served: the worker's
+    // status query finds the debit still awaiting, and ducat keeps waiting (nothing guessed).
+    tokio::time::sleep(Duration::from_millis(2_100).saturating_sub(sent.elapsed())).await;
+    app.clock.advance_secs(2);
+    assert_eq!(app.services.settle_due_direct_payments().await.unwrap(), 0);
+    assert_eq!(
+        bank_debits(&bank).await,
+        [(reference.clone(), "awaiting_authorization".to_owned())]
+    );
+    // The customer's OTP, relayed again, processes it once.
+    let processed = authorize(&app, &business, &reference, otp).await;
+    assert_eq!(processed.status, StatusCode::OK, "{}", processed.text);
+    assert_eq!(
+        payment_status(&app, &business, &reference).await,
+        "PROCESSED"
+    );
+    assert_eq!(
+        bank_debits(&bank).await,
+        [(reference.clone(), "processed".to_owned())]
+    );
+    app.clock.advance_secs(700);
+    assert_eq!(app.services.settle_due_direct_payments().await.unwrap(), 0);
+    assert_eq!(etb_balance(&app, &business).await, json!(99.5));
+    assert_eq!(
+        events(&app, &business, &reference).await,
+        ["DIRECT_PAYMENT_PROCESSED"]
+    );
+    assert_reconciled_clean(&app).await;
+    app.finish().await;
+}
+
+async fn the_bank_down_during_a_request_and_an_authorization(engine: Engine) {
+    let bank = BankSim::start();
+    let Some(app) = gateway(engine, &bank, |_| {}).await else {
+        return;
+    };
+    let business = app.create_business_in(Mode::Live).await;
+    let body =
+        json!({ "bank": KACHA, "account": WALLET_ACCOUNT, "amount": 100, "trace_number": "L-8" });
+    // Down during the request: refused, nothing created anywhere.
+    bank.down_for(1).await;
+    let went_down = std::time::Instant::now();
+    let refused = request(&app, &business, body.clone()).await;
+    assert_beqelal_error(&refused, 503, "503", "SERVICE_UNAVAILABLE");
+    assert!(
+        refused.body["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was created"),
+        "{}",
+        refused.text
+    );
+    assert!(bank_debits(&bank).await.is_empty());
+    tokio::time::sleep(Duration::from_millis(1_100).saturating_sub(went_down.elapsed())).await;
+    let accepted = request(&app, &business, body).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
+    let reference = accepted.body["id"].as_str().unwrap().to_owned();
+    let otp = bank_otp(&bank, &reference).await;
+    // Down during the authorization: pending, nothing credited, nothing guessed.
+    bank.down_for(1).await;
+    let went_down = std::time::Instant::now();
+    let pending = authorize(&app, &business, &reference, otp).await;
+    assert_beqelal_error(&pending, 503, "503", "SERVICE_UNAVAILABLE");
+    assert_eq!(
+        payment_status(&app, &business, &reference).await,
+        "AWAITING_AUTHORIZATION"
+    );
+    assert_eq!(etb_balance(&app, &business).await, json!(0));
+    tokio::time::sleep(Duration::from_millis(1_100).saturating_sub(went_down.elapsed())).await;
+    app.clock.advance_secs(2);
+    // Back: the status query finds the debit never authorized; the OTP relayed again
+    // processes it once.
+    assert_eq!(app.services.settle_due_direct_payments().await.unwrap(), 0);
+    let again = authorize(&app, &business, &reference, otp).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(
+        payment_status(&app, &business, &reference).await,
+        "PROCESSED"
+    );
+    assert_eq!(etb_balance(&app, &business).await, json!(99.5));
+    assert_eq!(
+        bank_debits(&bank).await,
+        [(reference.clone(), "processed".to_owned())]
+    );
+    app.clock.advance_secs(700);
+    assert_eq!(app.services.settle_due_direct_payments().await.unwrap(), 0);
+    assert_eq!(
+        events(&app, &business, &reference).await,
+        ["DIRECT_PAYMENT_PROCESSED"]
+    );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }

@@ -6,13 +6,13 @@
 //! and ducat each need the other's address), which can be switched to answer 503.
 
 use crate::bank_network::{gateway, BankSim};
+use crate::bank_support::assert_reconciled_clean;
 use crate::both_engines;
 use crate::helpers::{Engine, TestApp, TestBusiness};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode as AxumStatus, Uri};
 use axum::response::{IntoResponse, Response};
-use ducat::clock::{Clock, SystemClock};
 use ducat::rail::notifications;
 use ducat::store::businesses::Mode;
 use ducat_core::checkout::CheckoutStatus;
@@ -32,6 +32,7 @@ both_engines!(
     a_live_checkout_is_paid_over_the_network_and_a_wrong_amount_returned,
     bad_signatures_and_stale_timestamps_are_refused,
     the_backlog_drains_once_ducat_is_reachable_again,
+    a_checkout_paid_while_the_bank_is_down_is_paid_once_it_is_back,
 );
 
 /// A gateway in front of ducat: forwards to `target`, or answers 503 while `down`.
@@ -103,8 +104,6 @@ pub(crate) async fn network(engine: Engine) -> Option<(BankSim, TestApp, Front)>
         config.rail_http_notification_secret = Some(SECRET.to_owned());
     })
     .await?;
-    app.clock
-        .advance_secs((SystemClock.now_ms() - app.clock_now()) / 1000);
     *front.target.lock().unwrap() = Some(app.address.clone());
     Some((bank, app, front))
 }
@@ -229,6 +228,7 @@ async fn a_live_wallet_account_comes_from_the_bank_and_an_inflow_credits_it_once
         (json!(5000), json!(5000))
     );
     assert_eq!(wallet_credits(&app, &business).await, 1);
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -252,6 +252,7 @@ async fn a_duplicate_notification_is_applied_once(engine: Engine) {
         (json!(2500), json!(2500))
     );
     assert_eq!(wallet_credits(&app, &business).await, 1);
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -281,6 +282,7 @@ async fn out_of_order_notifications_are_both_applied(engine: Engine) {
         (json!(3000), json!(3000))
     );
     assert_eq!(wallet_credits(&app, &business).await, 2);
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -352,6 +354,7 @@ async fn a_live_checkout_is_paid_over_the_network_and_a_wrong_amount_returned(en
         (json!(1200), json!(1200))
     );
     assert_eq!(wallet_credits(&app, &business).await, 1);
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -374,15 +377,25 @@ async fn post_signed(app: &TestApp, body: &str, timestamp: i64, secret: &str) ->
 }
 
 async fn bad_signatures_and_stale_timestamps_are_refused(engine: Engine) {
-    let Some((_bank, app, _front)) = network(engine).await else {
+    let Some((bank, app, front)) = network(engine).await else {
         return;
     };
     let business = app.create_business_in(Mode::Live).await;
     let now = app.clock_now() / 1000;
-    let body = json!({"session_id": "100004251122080000987654321098",
-        "account_number": business.ngn_account, "amount": 500_000, "currency": "NGN",
-        "created_at": app.clock_now()})
-    .to_string();
+    // A real inflow at the bank, whose notification is held at the door while this test posts
+    // its own copies (the reconciliation finds it on the bank's statement).
+    front.down.store(true, Ordering::SeqCst);
+    let notification = bank
+        .admin(
+            reqwest::Client::new()
+                .post(format!("{}/admin/inflows", bank.url))
+                .json(
+                    &json!({"account_number": business.ngn_account, "amount": 500_000,
+                    "currency": "NGN"}),
+                ),
+        )
+        .await;
+    let body = notification.to_string();
     let (status, refusal) = post_signed(&app, &body, now, "not the secret").await;
     assert_eq!(status, 401, "{refusal}");
     assert_eq!(refusal["error"]["code"], "unauthorized");
@@ -401,7 +414,9 @@ async fn bad_signatures_and_stale_timestamps_are_refused(engine: Engine) {
     // Signed but malformed: 400, nothing applied.
     let (status, refusal) = post_signed(&app, "{\"session_id\": 1}", now, SECRET).await;
     assert_eq!(status, 400, "{refusal}");
-    let negative = body.replace("500000", "-5");
+    let mut negative = notification.clone();
+    negative["amount"] = json!(-5);
+    let negative = negative.to_string();
     let (status, _) = post_signed(&app, &negative, now, SECRET).await;
     assert_eq!(status, 400);
     assert_eq!(
@@ -414,10 +429,16 @@ async fn bad_signatures_and_stale_timestamps_are_refused(engine: Engine) {
     assert_eq!((status, ack["status"].clone()), (200, json!("applied")));
     let (status, ack) = post_signed(&app, &body, now, SECRET).await;
     assert_eq!((status, ack["status"].clone()), (200, json!("duplicate")));
+    // The bank's own delivery, once ducat is reachable: a duplicate too.
+    front.down.store(false, Ordering::SeqCst);
+    let all = wait_for(&bank, acknowledged).await;
+    assert_eq!(answer_status(&all[0]), "duplicate", "{all:#?}");
     assert_eq!(
         app.balance(&business, &business.ngn_wallet).await,
         (json!(5000), json!(5000))
     );
+    assert_eq!(wallet_credits(&app, &business).await, 1);
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -449,5 +470,64 @@ async fn the_backlog_drains_once_ducat_is_reachable_again(engine: Engine) {
         (json!(6000), json!(6000))
     );
     assert_eq!(wallet_credits(&app, &business).await, 3);
+    assert_reconciled_clean(&app).await;
+    app.finish().await;
+}
+
+async fn a_checkout_paid_while_the_bank_is_down_is_paid_once_it_is_back(engine: Engine) {
+    let Some((bank, app, _front)) = network(engine).await else {
+        return;
+    };
+    let business = app.create_business_in(Mode::Live).await;
+    let id = BusinessId::parse(&business.id).unwrap();
+    let (reference, account) = create_checkout(&app, &business, "1200").await;
+    let to_pay = app
+        .services
+        .checkout(&id, &reference)
+        .await
+        .unwrap()
+        .amount_to_pay
+        .get();
+    bank.down_for(2).await;
+    let went_down = Instant::now();
+    // A new checkout needs an account from the bank: refused while it is down.
+    let refused = app
+        .post(
+            "/v1/checkout/",
+            &business.duplo(),
+            json!({"business_id": business.id, "amount": "1200", "fee_bearer": "customer"}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text
+    );
+    // The customer pays the open one; the bank, down, notifies nobody yet.
+    let session = send_inflow(&bank, &account, to_pay, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(went_down.elapsed() < Duration::from_secs(2));
+    assert_eq!(inflows(&bank).await[0]["attempts"], 0);
+    assert_eq!(
+        app.services.checkout(&id, &reference).await.unwrap().status,
+        CheckoutStatus::Pending
+    );
+    // Back: the notification arrives, the checkout is paid once.
+    let all = wait_for(&bank, acknowledged).await;
+    assert!(went_down.elapsed() >= Duration::from_secs(2));
+    let inflow = find(&all, &session);
+    assert_eq!(answer_status(inflow), "applied", "{inflow:#}");
+    assert_eq!(inflow["deliveries"], 1);
+    assert_eq!(
+        app.services.checkout(&id, &reference).await.unwrap().status,
+        CheckoutStatus::Successful
+    );
+    assert_eq!(
+        app.balance(&business, &business.ngn_wallet).await,
+        (json!(1200), json!(1200))
+    );
+    assert_eq!(wallet_credits(&app, &business).await, 1);
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }

@@ -2,6 +2,7 @@
 //! `ducat bank-sim` process on loopback, under every fault the bank-sim injects, on both engines.
 //! Each test ends with the ledger check and with the bank having applied each reference once.
 
+use crate::bank_support::{align_clock, assert_reconciled_clean};
 use crate::both_engines;
 use crate::helpers::{spawn_app_with, Answer, Engine, TestApp, TestBusiness};
 use ducat::config::{Config, RailProvider};
@@ -28,6 +29,8 @@ both_engines!(
     a_processing_answer_is_settled_by_status_queries,
     payouts_wait_while_the_bank_is_down_and_drain_when_it_returns,
     the_circuit_breaker_fails_fast_and_recovers,
+    an_answer_later_than_the_timeout_is_settled_once_by_a_status_query,
+    payouts_under_random_5xx_and_lost_answers_are_each_paid_once,
 );
 
 /// A `ducat bank-sim` process on a free loopback port with its own temporary database; killed
@@ -150,14 +153,15 @@ impl Drop for BankSim {
     }
 }
 
-/// A gateway whose live mode banks with `bank` over HTTP, with small timeouts.
+/// A gateway whose live mode banks with `bank` over HTTP, with small timeouts; its clock is
+/// moved to the real time, the bank-sim's.
 pub(crate) async fn gateway(
     engine: Engine,
     bank: &BankSim,
     tune: impl FnOnce(&mut Config),
 ) -> Option<TestApp> {
     let url = bank.url.clone();
-    spawn_app_with(engine, move |config| {
+    let app = spawn_app_with(engine, move |config| {
         config.rail = RailProvider::Http;
         config.rail_http_url = Some(url);
         config.rail_http_token = Some(TOKEN.to_owned());
@@ -168,18 +172,28 @@ pub(crate) async fn gateway(
         config.rail_http_breaker_cooldown_secs = 30;
         tune(config);
     })
-    .await
+    .await?;
+    align_clock(&app);
+    Some(app)
 }
 
-/// A live business whose NGN wallet received `naira` from the bank.
-pub(crate) async fn funded_live(app: &TestApp, naira: &str) -> TestBusiness {
+/// A live business whose NGN wallet received `naira` from the bank: the bank-sim records the
+/// inflow (it is on its statement) and ducat applies it by its session id (this bank-sim
+/// notifies nobody).
+pub(crate) async fn funded_live(app: &TestApp, bank: &BankSim, naira: &str) -> TestBusiness {
     let business = app.create_business_in(Mode::Live).await;
+    let kobo: i64 = naira.parse::<i64>().expect("whole naira") * 100;
+    let notification = bank
+        .admin(bank.client.post(format!("{}/admin/inflows", bank.url)).json(
+            &json!({"account_number": business.ngn_account, "amount": kobo, "currency": "NGN"}),
+        ))
+        .await;
     let outcome = app
         .services
         .bank_inbound_transfer(InboundTransfer {
             account_number: business.ngn_account.clone(),
             amount: naira.to_owned(),
-            session_id: Some(format!("fund{}", business.ngn_account)),
+            session_id: Some(notification["session_id"].as_str().unwrap().to_owned()),
             source_bank_name: None,
             source_account_number: None,
             source_account_name: None,
@@ -276,7 +290,7 @@ async fn a_payout_crosses_the_network_once(engine: Engine) {
     let Some(app) = gateway(engine, &bank, |_| {}).await else {
         return;
     };
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     // Name enquiry over the network: unknown accounts are refused, names resolve.
     let unknown = initiate(&app, &business, "0123456700", 5000).await;
     assert!(unknown.status.is_client_error(), "{}", unknown.text);
@@ -305,6 +319,7 @@ async fn a_payout_crosses_the_network_once(engine: Engine) {
     assert_eq!(app.services.dispatch_payouts().await.unwrap(), 0);
     bank.assert_applied_once(&[(&reference, "successful")])
         .await;
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -313,7 +328,7 @@ async fn server_errors_are_retried_with_the_same_reference(engine: Engine) {
     let Some(app) = gateway(engine, &bank, |_| {}).await else {
         return;
     };
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     let reference = pending_payout(&app, &business, GOOD_ACCOUNT, 5000).await;
     let before = bank.requests().await;
     bank.arm(&["error=503", "error=502"]).await;
@@ -327,6 +342,7 @@ async fn server_errors_are_retried_with_the_same_reference(engine: Engine) {
         app.balance(&business, &business.ngn_wallet).await,
         (json!(4985), json!(4985))
     );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -335,7 +351,7 @@ async fn an_answer_lost_after_the_bank_applied_is_settled_by_a_status_query(engi
     let Some(app) = gateway(engine, &bank, |_| {}).await else {
         return;
     };
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     let reference = pending_payout(&app, &business, GOOD_ACCOUNT, 5000).await;
     // Every try (the first applies, the retries find it applied) loses its answer.
     bank.arm(&["drop-after-apply", "drop-after-apply", "drop-after-apply"])
@@ -360,6 +376,7 @@ async fn an_answer_lost_after_the_bank_applied_is_settled_by_a_status_query(engi
         app.balance(&business, &business.ngn_wallet).await,
         (json!(4985), json!(4985))
     );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -370,7 +387,7 @@ async fn an_answer_lost_before_the_bank_applied_is_sent_again_with_the_same_refe
     let Some(app) = gateway(engine, &bank, |_| {}).await else {
         return;
     };
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     let reference = pending_payout(&app, &business, GOOD_ACCOUNT, 5000).await;
     bank.arm(&[
         "drop-before-apply",
@@ -396,6 +413,7 @@ async fn an_answer_lost_before_the_bank_applied_is_sent_again_with_the_same_refe
         app.balance(&business, &business.ngn_wallet).await,
         (json!(4985), json!(4985))
     );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -404,7 +422,7 @@ async fn a_declined_transfer_fails_and_releases_the_funds(engine: Engine) {
     let Some(app) = gateway(engine, &bank, |_| {}).await else {
         return;
     };
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     let reference = pending_payout(&app, &business, "0123456791", 2000).await;
     app.services.dispatch_payouts().await.unwrap();
     assert_eq!(status(&app, &business, &reference).await, "failed");
@@ -413,6 +431,7 @@ async fn a_declined_transfer_fails_and_releases_the_funds(engine: Engine) {
         (json!(10000), json!(10000))
     );
     bank.assert_applied_once(&[(&reference, "failed")]).await;
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -421,7 +440,7 @@ async fn a_processing_answer_is_settled_by_status_queries(engine: Engine) {
     let Some(app) = gateway(engine, &bank, |_| {}).await else {
         return;
     };
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     let paid = pending_payout(&app, &business, "0123456792", 2000).await;
     let declined = pending_payout(&app, &business, "0123456793", 2000).await;
     assert_eq!(app.services.dispatch_payouts().await.unwrap(), 2);
@@ -437,6 +456,7 @@ async fn a_processing_answer_is_settled_by_status_queries(engine: Engine) {
     );
     bank.assert_applied_once(&[(&paid, "successful"), (&declined, "failed")])
         .await;
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -445,7 +465,7 @@ async fn payouts_wait_while_the_bank_is_down_and_drain_when_it_returns(engine: E
     let Some(app) = gateway(engine, &bank, |_| {}).await else {
         return;
     };
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     let mut references = Vec::new();
     for _ in 0..3 {
         references.push(pending_payout(&app, &business, GOOD_ACCOUNT, 2000).await);
@@ -486,6 +506,7 @@ async fn payouts_wait_while_the_bank_is_down_and_drain_when_it_returns(engine: E
         app.balance(&business, &business.ngn_wallet).await,
         (json!(3964), json!(3964))
     );
+    assert_reconciled_clean(&app).await;
     app.finish().await;
 }
 
@@ -499,7 +520,7 @@ async fn the_circuit_breaker_fails_fast_and_recovers(engine: Engine) {
     else {
         return;
     };
-    let business = funded_live(&app, "10000").await;
+    let business = funded_live(&app, &bank, "10000").await;
     let reference = pending_payout(&app, &business, GOOD_ACCOUNT, 2000).await;
     let before = bank.requests().await;
     bank.arm(&["error=503", "error=503"]).await;
@@ -531,7 +552,120 @@ async fn the_circuit_breaker_fails_fast_and_recovers(engine: Engine) {
         .await;
     let accepted = initiate(&app, &business, GOOD_ACCOUNT, 2000).await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
+    assert_reconciled_clean(&app).await;
     app.finish().await;
+}
+
+async fn an_answer_later_than_the_timeout_is_settled_once_by_a_status_query(engine: Engine) {
+    let bank = BankSim::start();
+    // One try, one second: the late answer is an unknown outcome, not a retry.
+    let Some(app) = gateway(engine, &bank, |config| {
+        config.rail_http_timeout_secs = 1;
+        config.rail_http_max_attempts = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let business = funded_live(&app, &bank, "10000").await;
+    let reference = pending_payout(&app, &business, GOOD_ACCOUNT, 5000).await;
+    bank.arm(&["latency=2000ms"]).await;
+    let sent = std::time::Instant::now();
+    assert_eq!(app.services.dispatch_payouts().await.unwrap(), 1);
+    assert!(sent.elapsed() < Duration::from_millis(1_900), "timed out");
+    // ducat gave up waiting: unknown, pending, money held, never failed.
+    assert_eq!(status(&app, &business, &reference).await, "pending");
+    assert_eq!(
+        app.balance(&business, &business.ngn_wallet).await,
+        (json!(4985), json!(10000))
+    );
+    // The slow request is applied (or not) at the bank; the status query finds out and the
+    // payout is settled, once, whichever it was.
+    tokio::time::sleep(Duration::from_millis(2_100).saturating_sub(sent.elapsed())).await;
+    settle_all(&app, &business, &[reference.as_str()]).await;
+    bank.assert_applied_once(&[(&reference, "successful")])
+        .await;
+    assert_eq!(
+        app.balance(&business, &business.ngn_wallet).await,
+        (json!(4985), json!(4985))
+    );
+    assert_eq!(payout_events(&app, &business, &reference).await, 1);
+    assert_reconciled_clean(&app).await;
+    app.finish().await;
+}
+
+async fn payouts_under_random_5xx_and_lost_answers_are_each_paid_once(engine: Engine) {
+    // Every /v1 request: 30 % answered 503, 20 % applied and its answer lost.
+    let bank = BankSim::start_with(&[
+        "--fault-rate-5xx",
+        "0.3",
+        "--fault-rate-drop-after-apply",
+        "0.2",
+    ]);
+    // Enough tries that accounts and name enquiries get through; a breaker that stays shut.
+    let Some(app) = gateway(engine, &bank, |config| {
+        config.rail_http_max_attempts = 12;
+        config.rail_http_retry_backoff_ms = 1;
+        config.rail_http_breaker_failures = 1_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let business = funded_live(&app, &bank, "10000").await;
+    let mut references = Vec::new();
+    for _ in 0..10 {
+        references.push(pending_payout(&app, &business, GOOD_ACCOUNT, 500).await);
+    }
+    let references: Vec<&str> = references.iter().map(String::as_str).collect();
+    settle_all(&app, &business, &references).await;
+    let expected: Vec<(&str, &str)> = references.iter().map(|r| (*r, "successful")).collect();
+    bank.assert_applied_once(&expected).await;
+    // 10 000 less ten of 500 + 10.50 fee.
+    assert_eq!(
+        app.balance(&business, &business.ngn_wallet).await,
+        (json!(4895), json!(4895))
+    );
+    for reference in &references {
+        assert_eq!(payout_events(&app, &business, reference).await, 1);
+    }
+    let report = assert_reconciled_clean(&app).await;
+    assert_eq!(report.outcome.matched, 11);
+    app.finish().await;
+}
+
+/// Dispatches, moving ducat's clock past each wait, until every payout is `successful`.
+pub(crate) async fn settle_all(app: &TestApp, business: &TestBusiness, references: &[&str]) {
+    for _ in 0..40 {
+        app.services.dispatch_payouts().await.unwrap();
+        let mut open = Vec::new();
+        for reference in references {
+            let now = status(app, business, reference).await;
+            assert_ne!(now, "failed", "{reference} failed");
+            if now != "successful" {
+                open.push(*reference);
+            }
+        }
+        if open.is_empty() {
+            return;
+        }
+        app.clock.advance_secs(30);
+    }
+    panic!("payouts never settled");
+}
+
+/// How many times the payout was announced `successful`.
+async fn payout_events(app: &TestApp, business: &TestBusiness, reference: &str) -> usize {
+    ducat::store::events::for_transaction(
+        &app.services.store,
+        &BusinessId::parse(&business.id).unwrap(),
+        reference,
+    )
+    .await
+    .unwrap()
+    .iter()
+    .filter(|e| e.event_type == "PAYOUT_SUCCESSFUL")
+    .count()
 }
 
 /// The bank-sim itself, spoken to directly: authentication, per-request fault headers,

@@ -10,6 +10,7 @@ mod bank_debits;
 mod bank_inflows;
 mod bank_network;
 mod bank_reconcile;
+mod bank_support;
 mod browser;
 mod checkouts;
 mod cli;
