@@ -6,7 +6,8 @@
 //!
 //! SQLite allows one writer at a time, so its writes go through a single-connection pool and
 //! never meet a `SQLITE_BUSY` halfway through a transaction; reads use their own pool and, in
-//! WAL mode, never wait for the writer. PostgreSQL uses one pool for both.
+//! WAL mode, never wait for the writer. PostgreSQL has a pool for each too, so a transaction
+//! that reads outside itself cannot starve the pool it is holding a connection of.
 
 pub mod audit;
 pub mod bank_debits;
@@ -100,15 +101,19 @@ impl Store {
                 })
             }
             Engine::Postgres => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
-                    .await?;
+                // Two pools, as on SQLite: a transaction that reads through `reader()` while it
+                // holds a connection (and maybe a row lock) must never wait for a connection
+                // that only another transaction, queued on that same lock, can give back.
+                let pool = |connections| {
+                    AnyPoolOptions::new()
+                        .max_connections(connections)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect(url)
+                };
                 Ok(Store {
                     engine,
-                    write: pool.clone(),
-                    read: pool,
+                    write: pool(16).await?,
+                    read: pool(16).await?,
                 })
             }
         }

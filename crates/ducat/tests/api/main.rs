@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL.
 
 mod helpers;
+mod hot_wallet;
 
 mod authentication;
 mod bad_input;
