@@ -2,7 +2,6 @@
 //! SQLite and PostgreSQL.
 
 mod helpers;
-mod hot_wallet;
 
 mod authentication;
 mod bad_input;
@@ -22,6 +21,7 @@ mod dashboard_money;
 mod dashboard_settings;
 mod dashboard_support;
 mod direct_payments;
+mod hot_wallet;
 mod idempotency;
 mod ledger;
 mod operations;
