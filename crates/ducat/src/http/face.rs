@@ -51,8 +51,10 @@ pub fn duplo_envelope(status: StatusCode, errors: Value, message: &str) -> Respo
         .into_response()
 }
 
-fn duplo(error: &AppError) -> Response {
-    let status = match error {
+/// The ordinary HTTP status of an error, for faces (Duplo's, the dashboard) that have no
+/// codes of their own.
+pub fn plain_status(error: &AppError) -> StatusCode {
+    match error {
         AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
@@ -66,7 +68,11 @@ fn duplo(error: &AppError) -> Response {
         AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    }
+}
+
+fn duplo(error: &AppError) -> Response {
+    let status = plain_status(error);
     match error {
         AppError::Invalid { field, message } => duplo_envelope(
             status,

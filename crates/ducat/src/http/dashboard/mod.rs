@@ -285,21 +285,7 @@ impl PageError {
 
 /// The status and the sentence a person reads for an application error.
 pub fn describe(error: &AppError) -> (StatusCode, String) {
-    let status = match error {
-        AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
-        AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) | AppError::IpNotAllowed(_) => StatusCode::FORBIDDEN,
-        AppError::Conflict(_) | AppError::Refused { .. } => StatusCode::CONFLICT,
-        AppError::InsufficientFunds(_) | AppError::Unprocessable(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = super::face::plain_status(error);
     let message = match error {
         AppError::Internal(_) => {
             super::face::log_internal(error);
