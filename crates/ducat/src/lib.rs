@@ -86,6 +86,7 @@ impl App {
             live_rail,
             sms_sender,
             metrics: Arc::new(Metrics::new()),
+            payouts_due: Arc::new(tokio::sync::Notify::new()),
         };
         Ok(App {
             metrics: services.metrics.clone(),

@@ -20,7 +20,7 @@
 use crate::config::{Config, ConfigError};
 use crate::rail::BoxFuture;
 use crate::services::Services;
-use crate::store::{int, opt_int, opt_text, text, Store, StoreError};
+use crate::store::{int, opt_int, opt_text, text, Autocommit, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -233,7 +233,7 @@ pub async fn deliver_pending_sms(
                 .bind(attempts)
                 .bind(&id)
                 .bind(claim.lease_until)
-                .execute(store.writer())
+                .execute_in(store)
                 .await?
             }
             Err(error) => {
@@ -264,7 +264,7 @@ pub async fn deliver_pending_sms(
                 .bind(next_attempt_at)
                 .bind(&id)
                 .bind(claim.lease_until)
-                .execute(store.writer())
+                .execute_in(store)
                 .await?
             }
         };
@@ -302,7 +302,7 @@ async fn claim(
     .bind(lease_until)
     .bind(id)
     .bind(now)
-    .fetch_optional(store.writer())
+    .fetch_optional_in(store)
     .await?;
     Ok(row.map(|row| Claim {
         to: text(&row, "to_phone"),
@@ -324,7 +324,7 @@ pub async fn settle_outbox_sms(services: &Services) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "UPDATE sms_messages SET delivery_status = 'not_required' WHERE delivery_status = 'pending'",
     )
-    .execute(services.store.writer())
+    .execute_in(&services.store)
     .await?;
     Ok(done.rows_affected())
 }

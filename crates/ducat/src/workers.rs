@@ -3,8 +3,9 @@
 
 use crate::services::Services;
 use crate::store::{idempotency, StoreError};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 pub fn spawn_all(services: &Services, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
@@ -77,10 +78,11 @@ fn spawn_payout_workers(services: &Services, stop: &watch::Receiver<bool>) -> Ve
     };
     let dispatcher = {
         let services = services.clone();
-        spawn_periodic(
+        spawn_periodic_or_woken(
             "payout-dispatcher",
             Duration::from_millis(500),
             stop.clone(),
+            services.payouts_due.clone(),
             move || {
                 let services = services.clone();
                 async move { services.dispatch_payouts().await.map(|_| ()) }
@@ -143,7 +145,24 @@ fn spawn_sms_worker(services: &Services, stop: watch::Receiver<bool>) -> Option<
 fn spawn_periodic<F, Fut, E>(
     name: &'static str,
     every: Duration,
+    stop: watch::Receiver<bool>,
+    step: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    spawn_periodic_or_woken(name, every, stop, Arc::new(Notify::new()), step)
+}
+
+/// As [`spawn_periodic`], and also at once whenever `wake` is notified (a notification during a
+/// step is kept, so the next step follows without waiting).
+fn spawn_periodic_or_woken<F, Fut, E>(
+    name: &'static str,
+    every: Duration,
     mut stop: watch::Receiver<bool>,
+    wake: Arc<Notify>,
     step: F,
 ) -> JoinHandle<()>
 where
@@ -161,6 +180,7 @@ where
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
+                _ = wake.notified() => {}
                 _ = stop.changed() => {}
             }
         }

@@ -5,7 +5,7 @@
 use super::protocol::{LineDirection, LineKind, StatementLine};
 use super::{BoxFuture, Rail, RailError, ResolvedAccount, TransferOut, TransferOutcome};
 use crate::clock::Clock;
-use crate::store::{int, text, Store, StoreError};
+use crate::store::{int, text, Autocommit, Store, StoreError};
 use ducat_core::banks::{self, SandboxBehaviour};
 use ducat_core::money::Currency;
 use ducat_core::reconcile::Day;
@@ -156,7 +156,7 @@ impl SandboxRail {
         .bind(if pays { "successful" } else { "failed" })
         .bind(nip_session_id(now))
         .bind(now)
-        .execute(self.store.writer())
+        .execute_in(&self.store)
         .await?
         .rows_affected()
             == 1;

@@ -40,6 +40,9 @@ pub struct Services {
     pub sms_sender: Option<Arc<dyn crate::sms::SmsSender>>,
     /// The registry `/metrics` renders; the workers count what they do in it too.
     pub metrics: Arc<crate::http::metrics::Metrics>,
+    /// Rung when a payout becomes due for the bank, so this node's dispatcher sends it now
+    /// rather than at its next tick.
+    pub payouts_due: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -116,6 +119,9 @@ impl From<StoreError> for AppError {
             StoreError::Ledger(LedgerError::InsufficientFunds { .. }) => {
                 AppError::InsufficientFunds("insufficient balance in the wallet".to_owned())
             }
+            StoreError::Busy => AppError::Unavailable(
+                "the database is busy; nothing was changed, try again shortly".to_owned(),
+            ),
             other => AppError::Internal(Box::new(other)),
         }
     }

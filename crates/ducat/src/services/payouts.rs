@@ -22,6 +22,7 @@ use ducat_core::otp::Otp;
 use ducat_core::payout::{
     decide, Decision, Effect, PayoutCommand, PayoutPolicy, PayoutStatus, Refusal,
 };
+use futures_util::StreamExt;
 use rand::rngs::OsRng;
 use subtle::ConstantTimeEq;
 
@@ -30,6 +31,12 @@ pub const MINIMUM_PAYOUT: MinorUnits = MinorUnits(20_000);
 
 /// How many times a command is retried when another node changed the payout in between.
 const MAX_CONFLICT_RETRIES: usize = 5;
+
+/// The dispatcher leases this many due payouts at a time, talks to the bank about this many at
+/// once, and takes at most this many leases per step before yielding to its pacing loop.
+const DISPATCH_LEASE_SIZE: usize = 128;
+const DISPATCH_CONCURRENCY: usize = 32;
+const DISPATCH_ROUNDS_PER_STEP: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct InitiatePayout {
@@ -594,6 +601,9 @@ impl Services {
                 true,
             )
             .await?;
+        if decision.effects.contains(&Effect::SendToBank) {
+            self.payouts_due.notify_one();
+        }
         self.refused(decision)
     }
 
@@ -748,20 +758,30 @@ impl Services {
     /// Dispatcher step: sends queued payouts to the bank and asks about those whose outcome is
     /// unknown. Returns how many payouts it worked on.
     pub async fn dispatch_payouts(&self) -> Result<usize, AppError> {
-        let leased = payouts::lease_due_for_bank(
-            &self.store,
-            self.now_ms(),
-            self.config.payout_dispatch_lease_ms(),
-            50,
-        )
-        .await?;
-        let count = leased.len();
-        for (business_id, reference) in leased {
-            if let Err(error) = self.dispatch_one(&business_id, &reference).await {
-                tracing::warn!(transaction_ref = %reference, error = %error, "payout dispatch failed; will retry");
+        let mut dispatched = 0;
+        for _ in 0..DISPATCH_ROUNDS_PER_STEP {
+            let leased = payouts::lease_due_for_bank(
+                &self.store,
+                self.now_ms(),
+                self.config.payout_dispatch_lease_ms(),
+                DISPATCH_LEASE_SIZE as i64,
+            )
+            .await?;
+            let count = leased.len();
+            // Each exchange with the bank is mostly waiting; their writes share commits.
+            futures_util::stream::iter(leased)
+                .for_each_concurrent(DISPATCH_CONCURRENCY, |(business_id, reference)| async move {
+                    if let Err(error) = self.dispatch_one(&business_id, &reference).await {
+                        tracing::warn!(transaction_ref = %reference, error = %error, "payout dispatch failed; will retry");
+                    }
+                })
+                .await;
+            dispatched += count;
+            if count < DISPATCH_LEASE_SIZE {
+                break;
             }
         }
-        Ok(count)
+        Ok(dispatched)
     }
 
     /// Sends one pending payout to the bank now instead of at the dispatcher's next tick. The

@@ -1,6 +1,6 @@
 //! Businesses, their credentials, dashboard users and wallets.
 
-use super::{int, opt_int, opt_text, text, Store, StoreError, Tx};
+use super::{int, opt_int, opt_text, text, Autocommit, Store, StoreError, Tx};
 use crate::secrets::HashedApiKey;
 use ducat_core::fees::FeeSchedule;
 use ducat_core::ids::{BusinessId, WalletRef};
@@ -420,7 +420,7 @@ pub async fn touch_credential(
     .bind(credential_id)
     .bind(now_ms)
     .bind(now_ms - 60_000)
-    .execute(store.writer())
+    .execute_in(store)
     .await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Checkouts and their bank accounts.
 
-use super::{int, opt_text, text, Store, StoreError, Tx};
+use super::{int, opt_text, text, Autocommit, Store, StoreError, Tx};
 use ducat_core::checkout::{CheckoutStatus, FeeBearer};
 use ducat_core::ids::{BusinessId, CheckoutRef, TransactionRef, WalletRef};
 use ducat_core::money::{Currency, MinorUnits};
@@ -205,7 +205,7 @@ pub async fn expire_due(store: &Store, now_ms: i64) -> Result<u64, StoreError> {
         "UPDATE checkouts SET status = 'expired', updated_at = $1 WHERE status = 'pending' AND expires_at <= $1",
     )
     .bind(now_ms)
-    .execute(store.writer())
+    .execute_in(store)
     .await?
     .rows_affected();
     Ok(updated)

@@ -1,7 +1,7 @@
 //! The dashboard's own rows: users, sessions, failed sign-ins, invitations and pending OTP
 //! phone changes.
 
-use super::{int, opt_int, text, Store, StoreError, Tx};
+use super::{int, opt_int, text, Autocommit, Store, StoreError, Tx};
 use ducat_core::ids::BusinessId;
 use ducat_core::roles::Role;
 use sqlx::any::AnyRow;
@@ -214,7 +214,7 @@ pub async fn touch_session(store: &Store, token_hash: &str, now_ms: i64) -> Resu
     sqlx::query("UPDATE dashboard_sessions SET last_seen_at = $2 WHERE token_hash = $1")
         .bind(token_hash)
         .bind(now_ms)
-        .execute(store.writer())
+        .execute_in(store)
         .await?;
     Ok(())
 }
@@ -222,7 +222,7 @@ pub async fn touch_session(store: &Store, token_hash: &str, now_ms: i64) -> Resu
 pub async fn delete_session(store: &Store, token_hash: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
         .bind(token_hash)
-        .execute(store.writer())
+        .execute_in(store)
         .await?;
     Ok(())
 }
@@ -235,12 +235,12 @@ pub async fn purge_expired(
 ) -> Result<u64, StoreError> {
     let sessions = sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= $1")
         .bind(now_ms)
-        .execute(store.writer())
+        .execute_in(store)
         .await?
         .rows_affected();
     let failures = sqlx::query("DELETE FROM dashboard_sign_in_failures WHERE created_at <= $1")
         .bind(now_ms - failure_window_ms)
-        .execute(store.writer())
+        .execute_in(store)
         .await?
         .rows_affected();
     Ok(sessions + failures)
@@ -286,7 +286,7 @@ pub async fn sign_in_failures(
 pub async fn clear_sign_in_failures(store: &Store, subject: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM dashboard_sign_in_failures WHERE subject = $1")
         .bind(subject)
-        .execute(store.writer())
+        .execute_in(store)
         .await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Idempotency records: the first request with a key claims it; its response is saved so a
 //! retry gets the same answer instead of a second payout.
 
-use super::{opt_int, opt_text, text, Store, StoreError};
+use super::{opt_int, opt_text, text, Autocommit, Store, StoreError};
 use ducat_core::ids::BusinessId;
 
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ pub async fn complete(
     .bind(i64::from(response.status))
     .bind(serde_json::to_string(&response.headers).unwrap_or_default())
     .bind(&response.body)
-    .execute(store.writer())
+    .execute_in(store)
     .await?;
     Ok(())
 }
@@ -107,7 +107,7 @@ pub async fn release(store: &Store, business: &BusinessId, key: &str) -> Result<
     sqlx::query("DELETE FROM idempotency_keys WHERE business_id = $1 AND idempotency_key = $2")
         .bind(business.as_str())
         .bind(key)
-        .execute(store.writer())
+        .execute_in(store)
         .await?;
     Ok(())
 }
@@ -120,7 +120,7 @@ pub async fn purge_expired(
 ) -> Result<u64, StoreError> {
     let result = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
         .bind(now_ms - retention_ms)
-        .execute(store.writer())
+        .execute_in(store)
         .await?;
     Ok(result.rows_affected())
 }

@@ -18,6 +18,7 @@ pub mod dashboard_integration;
 pub mod dashboard_money;
 pub mod direct_payments;
 pub mod events;
+pub mod group_commit;
 pub mod idempotency;
 pub mod inbound;
 pub mod ledger;
@@ -32,7 +33,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::time::Duration;
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub use group_commit::Tx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -62,6 +63,10 @@ pub enum StoreError {
     Duplicate { constraint: String },
     #[error("stored data is not what this version expects: {0}")]
     Corrupt(String),
+    #[error("the database is busy: no write slot became free in time")]
+    Busy,
+    #[error("the commit did not complete: {0}")]
+    Commit(String),
 }
 
 impl StoreError {
@@ -83,6 +88,7 @@ pub struct Store {
     engine: Engine,
     write: AnyPool,
     read: AnyPool,
+    lane: group_commit::Lane,
 }
 
 impl Store {
@@ -96,6 +102,7 @@ impl Store {
                 let read = sqlite_pool(&url, 4).await?;
                 Ok(Store {
                     engine,
+                    lane: group_commit::Lane::new(write.clone()),
                     write,
                     read,
                 })
@@ -110,9 +117,11 @@ impl Store {
                         .acquire_timeout(Duration::from_secs(10))
                         .connect(url)
                 };
+                let write = pool(16).await?;
                 Ok(Store {
                     engine,
-                    write: pool(16).await?,
+                    lane: group_commit::Lane::new(write.clone()),
+                    write,
                     read: pool(16).await?,
                 })
             }
@@ -139,9 +148,10 @@ impl Store {
         ledger::ensure_system_accounts(self).await
     }
 
-    /// Starts the one kind of transaction every mutation runs in.
+    /// Starts the one kind of transaction every mutation runs in: a savepoint in the current
+    /// group-commit batch (see [`group_commit`]).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(self.write.begin().await?)
+        self.lane.begin().await
     }
 
     pub fn reader(&self) -> &AnyPool {
@@ -244,4 +254,44 @@ pub fn int(row: &AnyRow, column: &str) -> i64 {
 
 pub fn opt_int(row: &AnyRow, column: &str) -> Option<i64> {
     row.get::<Option<i64>, _>(column)
+}
+
+/// A single statement run as a transaction of its own, through the group-commit lane like every
+/// other write, so it shares a batch's commit instead of paying one of its own.
+pub trait Autocommit<'q>: Sized {
+    fn execute_in<'s>(
+        self,
+        store: &'s Store,
+    ) -> impl std::future::Future<Output = Result<sqlx::any::AnyQueryResult, StoreError>> + Send + 's
+    where
+        'q: 's;
+
+    fn fetch_optional_in<'s>(
+        self,
+        store: &'s Store,
+    ) -> impl std::future::Future<Output = Result<Option<AnyRow>, StoreError>> + Send + 's
+    where
+        'q: 's;
+}
+
+impl<'q> Autocommit<'q> for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    async fn execute_in<'s>(self, store: &'s Store) -> Result<sqlx::any::AnyQueryResult, StoreError>
+    where
+        'q: 's,
+    {
+        let mut tx = store.begin().await?;
+        let result = self.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn fetch_optional_in<'s>(self, store: &'s Store) -> Result<Option<AnyRow>, StoreError>
+    where
+        'q: 's,
+    {
+        let mut tx = store.begin().await?;
+        let row = self.fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
 }

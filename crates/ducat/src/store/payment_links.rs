@@ -1,7 +1,7 @@
 //! Beqelal checkout links and payment links. Changes are conditional updates on the row's
 //! current state, so two customers submitting the same page at once cannot both win.
 
-use super::{int, opt_int, opt_text, text, Store, StoreError, Tx};
+use super::{int, opt_int, opt_text, text, Autocommit, Store, StoreError, Tx};
 use ducat_core::ids::BusinessId;
 use ducat_core::money::{Currency, MinorUnits};
 use sqlx::any::AnyRow;
@@ -210,7 +210,7 @@ pub async fn claim_attempt(
     .bind(now)
     .bind(reference)
     .bind(seen)
-    .execute(store.writer())
+    .execute_in(store)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -228,7 +228,7 @@ pub async fn set_attempt(
     .bind(payment_reference)
     .bind(now)
     .bind(reference)
-    .execute(store.writer())
+    .execute_in(store)
     .await?;
     Ok(())
 }
@@ -237,7 +237,7 @@ pub async fn set_attempt(
 pub async fn release_attempt(store: &Store, reference: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE payment_links SET attempt_claimed_at = NULL WHERE reference = $1")
         .bind(reference)
-        .execute(store.writer())
+        .execute_in(store)
         .await?;
     Ok(())
 }
@@ -257,7 +257,7 @@ pub async fn mark_paid(
     .bind(payment_reference)
     .bind(now)
     .bind(reference)
-    .execute(store.writer())
+    .execute_in(store)
     .await?;
     Ok(())
 }

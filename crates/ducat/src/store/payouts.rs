@@ -261,6 +261,9 @@ pub async fn lease_due_for_bank(
     .bind(limit)
     .fetch_all(store.reader())
     .await?;
+    // One transaction for the whole lease: another node's claim of the same row makes its
+    // UPDATE match nothing here, so each payout is still leased by one node.
+    let mut tx = store.begin().await?;
     let mut leased = Vec::new();
     for row in candidates {
         let transaction_ref = text(&row, "transaction_ref");
@@ -272,7 +275,7 @@ pub async fn lease_due_for_bank(
         .bind(&transaction_ref)
         .bind(now_ms + lease_ms)
         .bind(now_ms)
-        .execute(store.writer())
+        .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
@@ -283,6 +286,7 @@ pub async fn lease_due_for_bank(
             ));
         }
     }
+    tx.commit().await?;
     Ok(leased)
 }
 

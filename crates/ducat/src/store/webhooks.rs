@@ -2,7 +2,7 @@
 //! event's transaction, and one attempt row per POST tried. The deliverer is
 //! [`crate::webhooks::deliver_due_webhooks`].
 
-use super::{int, opt_int, opt_text, text, Store, StoreError, Tx};
+use super::{int, opt_int, opt_text, text, Autocommit, Store, StoreError, Tx};
 use ducat_core::ids::BusinessId;
 
 /// Writes the delivery row of a just-appended event, due at once (the schedule's first delay is
@@ -101,7 +101,7 @@ pub async fn claim(
     .bind(now_ms.saturating_sub(first_delay_ms))
     .bind(lease_until)
     .bind(event_id)
-    .fetch_optional(store.writer())
+    .fetch_optional_in(store)
     .await?;
     let Some(row) = row else {
         return Ok(None);
@@ -109,7 +109,7 @@ pub async fn claim(
     let event =
         sqlx::query("SELECT face, event_type, payload, created_at FROM events WHERE id = $1")
             .bind(event_id)
-            .fetch_one(store.writer())
+            .fetch_one(store.reader())
             .await?;
     Ok(Some(ClaimedDelivery {
         event_id: event_id.to_owned(),

@@ -21,6 +21,7 @@ mod dashboard_money;
 mod dashboard_settings;
 mod dashboard_support;
 mod direct_payments;
+mod group_commit;
 mod hot_wallet;
 mod idempotency;
 mod ledger;

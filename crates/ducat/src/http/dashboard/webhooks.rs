@@ -335,7 +335,7 @@ async fn reveal(State(state): State<AppState>, post: Post) -> PageResult {
             "the webhook secret was shown in the dashboard",
         )
         .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     let extra = Extra {
         secret: Some(("Webhook secret", secret, None)),
         ..Extra::default()
