@@ -87,6 +87,7 @@ impl App {
             sms_sender,
             metrics: Arc::new(Metrics::new()),
             payouts_due: Arc::new(tokio::sync::Notify::new()),
+            credentials: Arc::default(),
         };
         Ok(App {
             metrics: services.metrics.clone(),

@@ -65,9 +65,18 @@ impl Services {
         let hash = self
             .keys
             .hash_credential(&PlainApiKey::from_presented(presented));
-        let (credential, business) = businesses::find_credential(&self.store, &hash)
-            .await?
-            .ok_or_else(unknown)?;
+        let generation = businesses::credentials_generation(&self.store).await?;
+        let (credential, business) = match self.credentials.get(&hash, &generation) {
+            Some(cached) => cached,
+            None => {
+                let found = businesses::find_credential(&self.store, &hash)
+                    .await?
+                    .ok_or_else(unknown)?;
+                self.credentials
+                    .put(&hash, generation, found.0.clone(), found.1.clone());
+                found
+            }
+        };
         if credential.kind != kind || credential.app_id.as_deref() != app_id {
             return Err(unknown());
         }
@@ -80,6 +89,7 @@ impl Services {
         let now = self.now_ms();
         if credential.last_used_at.is_none_or(|at| at < now - 60_000) {
             businesses::touch_credential(&self.store, &credential.id, now).await?;
+            self.credentials.touched(&hash, now);
         }
         Ok(Authenticated {
             business_id: business.id,

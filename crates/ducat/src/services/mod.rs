@@ -8,6 +8,7 @@ pub mod bank;
 pub mod beqelal_fields;
 pub mod businesses;
 pub mod checkouts;
+pub mod credential_cache;
 pub mod dashboard;
 pub mod direct_debits;
 pub mod direct_payments;
@@ -43,6 +44,7 @@ pub struct Services {
     /// Rung when a payout becomes due for the bank, so this node's dispatcher sends it now
     /// rather than at its next tick.
     pub payouts_due: Arc<tokio::sync::Notify>,
+    pub credentials: Arc<credential_cache::CredentialCache>,
 }
 
 impl Services {

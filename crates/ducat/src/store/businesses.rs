@@ -223,6 +223,9 @@ pub async fn update_preferences(
     .bind(i64::from(changes.payout_otp_enabled.unwrap_or(true)))
     .execute(&mut **tx)
     .await?;
+    if changes.ip_allowlist.is_some() {
+        new_credentials_generation(tx, now_ms).await?;
+    }
     Ok(result.rows_affected() == 1)
 }
 
@@ -403,7 +406,30 @@ pub async fn revoke_credential(
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
+    new_credentials_generation(tx, now_ms).await?;
     Ok(result.rows_affected() == 1)
+}
+
+const CREDENTIALS_GENERATION: &str = "credentials_generation";
+
+/// Marks every cached verification of a credential stale, on every node: written in the same
+/// transaction as a revocation or an allowlist change, so no node can act on the old rules once
+/// the change is committed.
+async fn new_credentials_generation(tx: &mut Tx, now_ms: i64) -> Result<(), StoreError> {
+    super::set_instance_setting(
+        tx,
+        CREDENTIALS_GENERATION,
+        &super::time_ordered_id("gen_", now_ms),
+    )
+    .await
+}
+
+/// The current generation (empty before the first change); see [`new_credentials_generation`].
+pub async fn credentials_generation(store: &Store) -> Result<String, StoreError> {
+    Ok(store
+        .instance_setting(CREDENTIALS_GENERATION)
+        .await?
+        .unwrap_or_default())
 }
 
 /// Records that a credential was used, at most once a minute per credential, so a busy
