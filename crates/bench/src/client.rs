@@ -82,6 +82,19 @@ impl Api {
     }
 }
 
+impl Api {
+    /// A plain-text GET outside any flow (the server's `/metrics`); `None` if it fails.
+    pub async fn text(&self, path: &str) -> Option<String> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .ok()?;
+        response.text().await.ok()
+    }
+}
+
 /// One flow's calls. The first call's latency counts from the flow's intended start (in the
 /// open loop, the moment the schedule said to send it, however late it actually went), so a
 /// server that falls behind cannot hide the queueing it causes; later calls in the flow depend

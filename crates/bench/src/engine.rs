@@ -4,6 +4,7 @@
 use crate::args::{Args, RateChoice};
 use crate::client::Api;
 use crate::database::{self, Engine, PgDatabase};
+use crate::lane;
 use crate::load::Mode;
 use crate::metrics::Recorder;
 use crate::pgbench;
@@ -160,6 +161,7 @@ async fn measure(
     let recorder = Arc::new(Recorder::default());
     let prepared = scenarios::prepare(kind, context).await;
     let reset = system::reset_peak_rss(server.pid);
+    let lane_before = lane::scrape(&context.api).await;
     let cpu_before = (system::cpu_secs(Some(server.pid)), system::cpu_secs(None));
     let wall = Instant::now();
     let elapsed = match prepared {
@@ -176,6 +178,10 @@ async fn measure(
     let wall_secs = wall.elapsed().as_secs_f64().max(f64::EPSILON);
     let cpu_after = (system::cpu_secs(Some(server.pid)), system::cpu_secs(None));
     let cores = |before: Option<f64>, after: Option<f64>| Some((after? - before?) / wall_secs);
+    let write_lane = match (lane_before, lane::scrape(&context.api).await) {
+        (Some(before), Some(after)) => Some(lane::LaneProfile::between(&before, &after, wall_secs)),
+        _ => None,
+    };
     let scenario = ScenarioRun {
         scenario: kind.name(),
         mode,
@@ -185,6 +191,7 @@ async fn measure(
         peak_rss_is_this_scenarios: reset,
         server_cpu_cores: cores(cpu_before.0, cpu_after.0),
         bench_cpu_cores: cores(cpu_before.1, cpu_after.1),
+        write_lane,
     };
     report::print_scenario(run.engine, &scenario);
     run.scenarios.push(scenario);

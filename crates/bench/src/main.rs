@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod database;
 mod engine;
+mod lane;
 mod load;
 mod metrics;
 mod pgbench;

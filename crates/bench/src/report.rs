@@ -41,6 +41,8 @@ pub struct ScenarioRun {
     pub peak_rss_is_this_scenarios: bool,
     pub server_cpu_cores: Option<f64>,
     pub bench_cpu_cores: Option<f64>,
+    /// The server's group-commit lane over the scenario, from its `/metrics`.
+    pub write_lane: Option<crate::lane::LaneProfile>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +111,17 @@ pub fn print_scenario(engine: Engine, run: &ScenarioRun) {
         cores(run.server_cpu_cores),
         cores(run.bench_cpu_cores)
     );
+    if let Some(lane) = run.write_lane.as_ref().filter(|lane| lane.batches > 0.0) {
+        println!(
+            "  write lane: {:.0} batches, {:.1} transactions per batch, busy {:.0} % of the time \
+             (statements {:.0} %, commits {:.0} %)",
+            lane.batches,
+            lane.transactions_per_batch(),
+            lane.busy_share() * 100.0,
+            lane.statement_share * 100.0,
+            lane.commit_share * 100.0
+        );
+    }
     println!(
         "  {:<58} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "endpoint (latency in ms)", "calls", "p50", "p99", "p99.9", "max"

@@ -76,6 +76,8 @@ impl App {
                     .map_err(|e| config::ConfigError::Invalid(format!("rail \"http\": {e}")))?,
             ),
         };
+        let mut metrics = Metrics::new();
+        metrics.register_write_lane(store.write_lane_stats());
         let services = Services {
             store,
             clock,
@@ -85,7 +87,7 @@ impl App {
             sandbox_rail,
             live_rail,
             sms_sender,
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(metrics),
             payouts_due: Arc::new(tokio::sync::Notify::new()),
             credentials: Arc::default(),
         };

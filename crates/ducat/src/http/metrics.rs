@@ -130,6 +130,31 @@ impl Metrics {
         self.webhook_lag.observe(lag_ms.max(0) as f64 / 1000.0);
     }
 
+    /// The group-commit lane's counters (see [`crate::store::group_commit::LaneStats`]).
+    pub fn register_write_lane(&mut self, stats: crate::store::group_commit::LaneStats) {
+        let registry = &mut self.registry;
+        registry.register(
+            "write_batches",
+            "Group-commit batches committed",
+            stats.batches,
+        );
+        registry.register(
+            "write_batched_requests",
+            "Transactions committed in a group-commit batch",
+            stats.committed_requests,
+        );
+        registry.register(
+            "write_lane_statement_seconds",
+            "Seconds transactions held the write lane running their statements",
+            stats.statement_seconds,
+        );
+        registry.register(
+            "write_lane_commit_seconds",
+            "Seconds the write lane spent in durable commits",
+            stats.commit_seconds,
+        );
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {

@@ -15,11 +15,12 @@
 //! members of its batch without an answer or the connection halfway through a statement.
 
 use super::StoreError;
+use prometheus_client::metrics::counter::Counter;
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
 /// A batch never grows past this many requests, so one busy stream cannot postpone a commit
@@ -40,6 +41,21 @@ struct Shared {
     batch: Arc<Mutex<Batch>>,
     /// Requests waiting for the batch; while any wait, a committer leaves the commit to them.
     queued: AtomicUsize,
+    stats: LaneStats,
+}
+
+/// Where the lane's time goes, for `/metrics` and the benchmark: the lane is the write path's
+/// one queue, so its busy time is the profile of every mutating request.
+#[derive(Clone, Default)]
+pub struct LaneStats {
+    /// Commits of a batch with at least one member.
+    pub batches: Counter,
+    /// Requests whose writes were committed in some batch.
+    pub committed_requests: Counter,
+    /// Seconds requests held the lane running their own statements.
+    pub statement_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    /// Seconds the lane spent committing (the durable flush).
+    pub commit_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Default)]
@@ -50,6 +66,8 @@ struct Batch {
     /// A request left without committing or rolling back: its savepoint must be undone before
     /// anything else runs on the connection.
     abandoned_savepoint: bool,
+    /// When the request now holding the lane got it.
+    held_since: Option<Instant>,
 }
 
 type Held = OwnedMutexGuard<Batch>;
@@ -69,8 +87,13 @@ impl Lane {
                 pool,
                 batch: Arc::new(Mutex::new(Batch::default())),
                 queued: AtomicUsize::new(0),
+                stats: LaneStats::default(),
             }),
         }
+    }
+
+    pub fn stats(&self) -> LaneStats {
+        self.shared.stats.clone()
     }
 
     /// Opens this request's savepoint in the current batch (starting one if none is open).
@@ -102,6 +125,7 @@ impl Lane {
             fail_batch(&mut held, &error);
             return Err(error.into());
         }
+        held.held_since = Some(Instant::now());
         Ok(held)
     }
 
@@ -137,9 +161,21 @@ impl Lane {
 
     /// Gives the batch to whoever is queued, or commits it when nobody is (or it is full).
     async fn hand_on(&self, mut held: Held) {
+        let stats = &self.shared.stats;
+        if let Some(since) = held.held_since.take() {
+            stats
+                .statement_seconds
+                .inc_by(since.elapsed().as_secs_f64());
+        }
         let nobody_waiting = self.shared.queued.load(Ordering::SeqCst) == 0;
         if nobody_waiting || held.members.len() >= MAX_MEMBERS {
-            flush(&mut held).await;
+            let members = held.members.len() as u64;
+            let started = Instant::now();
+            if flush(&mut held).await {
+                stats.batches.inc();
+                stats.committed_requests.inc_by(members);
+            }
+            stats.commit_seconds.inc_by(started.elapsed().as_secs_f64());
         }
     }
 }
@@ -190,7 +226,8 @@ async fn run(held: &mut Held, statement: &'static str) -> Result<(), sqlx::Error
 }
 
 /// Commits the batch and tells every member; with no members it only ends the transaction.
-async fn flush(held: &mut Held) {
+/// Returns whether a batch with members was committed.
+async fn flush(held: &mut Held) -> bool {
     let members = std::mem::take(&mut held.members);
     let outcome = match recover(held).await {
         Ok(()) => match held.open.take() {
@@ -203,9 +240,11 @@ async fn flush(held: &mut Held) {
     // Whatever happened, the next request starts a fresh transaction.
     held.open = None;
     held.abandoned_savepoint = false;
+    let committed = outcome.is_ok() && !members.is_empty();
     for member in members {
         let _ = member.send(outcome.clone());
     }
+    committed
 }
 
 /// The batch's connection failed: its transaction is rolled back (on drop) and every member

@@ -154,6 +154,10 @@ impl Store {
         self.lane.begin().await
     }
 
+    pub fn write_lane_stats(&self) -> group_commit::LaneStats {
+        self.lane.stats()
+    }
+
     pub fn reader(&self) -> &AnyPool {
         &self.read
     }

@@ -122,5 +122,15 @@ async fn metrics_count_requests_by_route_and_status(engine: Engine) {
     ), "{text}");
     assert!(text.contains("ducat_http_request_duration_seconds_bucket"));
     assert!(!text.contains(&business.secret_key));
+    // Creating the business and its funding committed through the write lane.
+    let counter = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from {text}"))
+    };
+    assert!(counter("ducat_write_batches_total") >= 1.0);
+    assert!(counter("ducat_write_batched_requests_total") >= counter("ducat_write_batches_total"));
+    assert!(counter("ducat_write_lane_statement_seconds_total") > 0.0);
+    assert!(counter("ducat_write_lane_commit_seconds_total") > 0.0);
     app.finish().await;
 }
