@@ -17,3 +17,4 @@ pub mod phone;
 pub mod reconcile;
 pub mod roles;
 pub mod sign_in;
+pub mod throttle;

@@ -2,6 +2,8 @@
 //! guesser aiming at one account) and per client address (one guesser trying many accounts);
 //! either limit closes sign-in for that subject until its oldest counted failure ages out.
 
+use crate::throttle::{longest_wait, Limit};
+
 /// Failures are counted over this window.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 pub const MAX_FAILURES_PER_EMAIL: usize = 5;
@@ -16,26 +18,16 @@ pub struct Failures<'a> {
 
 /// `Ok` when a password may be checked now; otherwise the milliseconds until it may.
 pub fn may_attempt(failures: Failures<'_>, now_ms: i64) -> Result<(), i64> {
-    let wait = |times: &[i64], limit: usize| -> Option<i64> {
-        let recent: Vec<i64> = times
-            .iter()
-            .copied()
-            .filter(|t| now_ms - t < WINDOW_MS)
-            .collect();
-        (recent.len() >= limit).then(|| {
-            // The attempt that brings the count back under the limit is allowed once the
-            // failure `limit` places from the newest has left the window.
-            let pivot = recent[recent.len() - limit];
-            (pivot + WINDOW_MS - now_ms).max(1)
-        })
+    let per = |max_failures| Limit {
+        window_ms: WINDOW_MS,
+        max_failures,
     };
-    match (
-        wait(failures.by_email, MAX_FAILURES_PER_EMAIL),
-        wait(failures.by_address, MAX_FAILURES_PER_ADDRESS),
-    ) {
-        (None, None) => Ok(()),
-        (Some(a), None) | (None, Some(a)) => Err(a),
-        (Some(a), Some(b)) => Err(a.max(b)),
+    match longest_wait([
+        per(MAX_FAILURES_PER_EMAIL).wait_ms(failures.by_email, now_ms),
+        per(MAX_FAILURES_PER_ADDRESS).wait_ms(failures.by_address, now_ms),
+    ]) {
+        None => Ok(()),
+        Some(wait) => Err(wait),
     }
 }
 

@@ -90,6 +90,7 @@ impl App {
             metrics: Arc::new(metrics),
             payouts_due: Arc::new(tokio::sync::Notify::new()),
             credentials: Arc::default(),
+            otp_guard: Arc::default(),
         };
         Ok(App {
             metrics: services.metrics.clone(),

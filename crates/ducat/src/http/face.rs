@@ -36,10 +36,20 @@ impl Face {
         if let AppError::Internal(_) = error {
             log_internal(error);
         }
-        match self {
+        let mut response = match self {
             Face::Duplo => duplo(error),
             Face::Beqelal => beqelal(error),
+        };
+        if let AppError::RateLimited {
+            retry_after_secs, ..
+        } = error
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
         }
+        response
     }
 }
 

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod direct_debits;
 pub mod direct_payments;
 pub mod inflows;
+pub mod otp_guard;
 pub mod payment_links;
 pub mod payouts;
 pub mod reconcile;
@@ -45,6 +46,7 @@ pub struct Services {
     /// rather than at its next tick.
     pub payouts_due: Arc<tokio::sync::Notify>,
     pub credentials: Arc<credential_cache::CredentialCache>,
+    pub otp_guard: Arc<otp_guard::OtpGuard>,
 }
 
 impl Services {

@@ -26,6 +26,7 @@ mod hot_wallet;
 mod idempotency;
 mod ledger;
 mod operations;
+mod otp_guessing;
 mod payment_links;
 mod payouts;
 mod sandbox;

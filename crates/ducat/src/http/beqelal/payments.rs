@@ -2,7 +2,7 @@
 
 use super::BeqelalResult;
 use crate::documents::beqelal_payment;
-use crate::http::{body, AppState};
+use crate::http::{body, AppState, ClientIp};
 use crate::services::auth::Authenticated;
 use crate::services::direct_payments::DirectPaymentRequest;
 use crate::services::AppError;
@@ -126,6 +126,7 @@ fn six_digit_number(raw: &RawValue) -> Result<u32, AppError> {
     responses(
         (status = 200, description = "The transaction: PROCESSED, or FAILED when the institution declined"),
         (status = 400, description = "442 TRANSACTION_NOT_FOUND, 450 INVALID_OTP, 451 OTP_EXPIRED, 452 TRANSACTION_ALREADY_COMPLETED, 453 OTP_ATTEMPTS_EXCEEDED, 455 AUTHORIZATION_METHOD_MISMATCH, or a field error"),
+        (status = 429, description = "Too many wrong OTPs from this key or address (30 per 10 minutes each); see Retry-After. The code was not checked"),
         (status = 479, description = "The caller's address is not on the allowlist"),
     ),
     security(("app_id" = [], "api_key" = []))
@@ -133,17 +134,22 @@ fn six_digit_number(raw: &RawValue) -> Result<u32, AppError> {
 pub async fn authorize(
     State(state): State<AppState>,
     Extension(auth): Extension<Authenticated>,
+    ClientIp(address): ClientIp,
     request: Request,
 ) -> BeqelalResult {
     let request: AuthorizeRequest =
         body::json(request, state.services.config.max_body_bytes).await?;
-    let otp = six_digit_number(&request.otp)?;
     if request.reference.trim().is_empty() {
         return Err(AppError::invalid("reference", "is required").into());
     }
-    let payment = state
-        .services
-        .authorize_direct_payment(&auth.business_id, &request.reference, otp)
+    let services = &state.services;
+    let payment = services
+        .otp_attempt(&auth.credential_id, address, async {
+            let otp = six_digit_number(&request.otp)?;
+            services
+                .authorize_direct_payment(&auth.business_id, &request.reference, otp)
+                .await
+        })
         .await?;
     let business = state.services.business(&auth.business_id).await?;
     Ok(Json(beqelal_payment(&payment, &business)).into_response())

@@ -2,7 +2,7 @@
 
 use super::wallets::major_number;
 use super::{ok, DuploResult};
-use crate::http::{body, AppState};
+use crate::http::{body, AppState, ClientIp};
 use crate::services::auth::Authenticated;
 use crate::services::payouts::InitiatePayout;
 use crate::services::AppError;
@@ -134,20 +134,26 @@ pub struct ProcessRequest {
         (status = 404, description = "No payout of this business has that reference"),
         (status = 409, description = "The payout was abandoned or no longer awaits an OTP"),
         (status = 422, description = "Insufficient balance for amount and fee"),
+        (status = 429, description = "Too many wrong OTPs from this key or address (30 per 10 minutes each); see Retry-After. The code was not checked"),
     ),
     security(("bearer" = []))
 )]
 pub async fn process_v2(
     State(state): State<AppState>,
     Extension(auth): Extension<Authenticated>,
+    ClientIp(address): ClientIp,
     request: Request,
 ) -> DuploResult {
     let request: ProcessRequest = body::json(request, state.services.config.max_body_bytes).await?;
     auth.require_business(&request.business_id)?;
-    let otp = otp_text("otp", &request.otp)?;
-    state
-        .services
-        .process_payout_otp(&auth.business_id, &request.transaction_ref, &otp)
+    let services = &state.services;
+    services
+        .otp_attempt(&auth.credential_id, address, async {
+            let otp = otp_text("otp", &request.otp)?;
+            services
+                .process_payout_otp(&auth.business_id, &request.transaction_ref, &otp)
+                .await
+        })
         .await?;
     ok(json!({}), "Transaction request successful")
 }
