@@ -37,6 +37,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a single request may take before it is answered with a timeout.
     pub request_timeout_secs: u64,
+    /// How long a client may take to send a request's headers before its connection is closed.
+    pub header_read_timeout_secs: u64,
     /// How long an idempotency key is remembered.
     pub idempotency_retention_secs: u64,
     /// Whether this process runs the background workers (dispatcher, sweeper, deliverers).
@@ -108,6 +110,7 @@ impl Default for Config {
             trusted_proxies: String::new(),
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
             idempotency_retention_secs: 24 * 3600,
             run_workers: true,
             sms_provider: "outbox".to_owned(),
@@ -178,6 +181,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("DUCAT_TRUSTED_PROXIES", "trusted_proxies"),
     ("DUCAT_MAX_BODY_BYTES", "max_body_bytes"),
     ("DUCAT_REQUEST_TIMEOUT_SECS", "request_timeout_secs"),
+    ("DUCAT_HEADER_READ_TIMEOUT_SECS", "header_read_timeout_secs"),
     (
         "DUCAT_IDEMPOTENCY_RETENTION_SECS",
         "idempotency_retention_secs",
@@ -263,6 +267,11 @@ impl Config {
         if self.webhook_timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "webhook_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.header_read_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "header_read_timeout_secs must be at least 1".into(),
             ));
         }
         if self.otp_max_attempts == 0 {

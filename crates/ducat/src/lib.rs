@@ -31,7 +31,6 @@ use crate::services::{AppError, Services};
 use crate::store::businesses::Mode;
 use crate::store::{Store, StoreError};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -142,14 +141,15 @@ impl App {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker_handles = workers::spawn_all(&self.services, stopped);
         let router = self.router();
-        let served = axum::serve(
+        let served = http::serve::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            std::time::Duration::from_secs(self.services.config.header_read_timeout_secs),
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+            },
         )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-        })
         .await;
         let _ = stop.send(true);
         for handle in worker_handles {

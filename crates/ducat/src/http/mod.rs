@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pay_page;
 pub mod sandbox;
+pub mod serve;
 
 use crate::services::Services;
 use axum::extract::{ConnectInfo, FromRequestParts};

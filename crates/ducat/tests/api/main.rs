@@ -30,6 +30,7 @@ mod otp_guessing;
 mod payment_links;
 mod payouts;
 mod sandbox;
+mod slow_clients;
 mod sms_delivery;
 mod wallets_and_banks;
 mod webhooks;
