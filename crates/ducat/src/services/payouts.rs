@@ -20,7 +20,7 @@ use ducat_core::ledger::{self, Account, LedgerError};
 use ducat_core::money::{parse_major, Currency, MinorUnits};
 use ducat_core::otp::Otp;
 use ducat_core::payout::{
-    decide, Decision, Effect, PayoutCommand, PayoutPolicy, PayoutStatus, Refusal,
+    decide, Decision, Effect, PayoutCommand, PayoutEvent, PayoutPolicy, PayoutStatus, Refusal,
 };
 use futures_util::StreamExt;
 use rand::rngs::OsRng;
@@ -748,7 +748,11 @@ impl Services {
             let decision = self
                 .command_payout(&business, &reference, |_, _| PayoutCommand::Sweep, false)
                 .await?;
-            if decision.next.status == PayoutStatus::Abandoned {
+            // Another node may have abandoned it first: count only this node's transition.
+            if decision
+                .effects
+                .contains(&Effect::Emit(PayoutEvent::Abandoned))
+            {
                 abandoned += 1;
             }
         }

@@ -38,6 +38,7 @@ pub struct Lane {
 
 struct Shared {
     pool: AnyPool,
+    start: BatchStart,
     batch: Arc<Mutex<Batch>>,
     /// Requests waiting for the batch; while any wait, a committer leaves the commit to them.
     queued: AtomicUsize,
@@ -57,6 +58,25 @@ pub struct LaneStats {
     /// Seconds the lane spent committing (the durable flush).
     pub commit_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
 }
+
+/// How each batch transaction starts, so that batches of different processes sharing the
+/// database (other nodes, the CLI) take turns instead of failing each other.
+#[derive(Debug, Clone, Copy)]
+pub enum BatchStart {
+    /// SQLite: `BEGIN IMMEDIATE` takes the write lock at once. A deferred transaction that read
+    /// before another process committed cannot upgrade to writing: it fails with `SQLITE_BUSY`
+    /// without waiting.
+    SqliteImmediate,
+    /// PostgreSQL: `BEGIN`, then one transaction-scoped advisory lock shared by every node. A
+    /// batch gathers the row locks of many requests in no particular order, so two nodes'
+    /// batches could each hold a row the other wants (a payout and a hot wallet) and deadlock;
+    /// taking turns per batch rules that out and costs little, since a batch of one node
+    /// already carries every request that node has.
+    PostgresClusterTurn,
+}
+
+/// The advisory lock key of [`BatchStart::PostgresClusterTurn`] ("ducat" in ASCII).
+const CLUSTER_TURN_KEY: i64 = 0x64_7563_6174;
 
 #[derive(Default)]
 struct Batch {
@@ -81,10 +101,11 @@ impl std::fmt::Debug for Lane {
 }
 
 impl Lane {
-    pub fn new(pool: AnyPool) -> Lane {
+    pub fn new(pool: AnyPool, start: BatchStart) -> Lane {
         Lane {
             shared: Arc::new(Shared {
                 pool,
+                start,
                 batch: Arc::new(Mutex::new(Batch::default())),
                 queued: AtomicUsize::new(0),
                 stats: LaneStats::default(),
@@ -121,7 +142,7 @@ impl Lane {
                 .await
                 .map_err(|_| StoreError::Busy)?
         };
-        if let Err(error) = open_savepoint(&self.shared.pool, &mut held).await {
+        if let Err(error) = open_savepoint(&self.shared, &mut held).await {
             fail_batch(&mut held, &error);
             return Err(error.into());
         }
@@ -196,10 +217,21 @@ impl Drop for Queued<'_> {
     }
 }
 
-async fn open_savepoint(pool: &AnyPool, held: &mut Held) -> Result<(), sqlx::Error> {
+async fn open_savepoint(shared: &Shared, held: &mut Held) -> Result<(), sqlx::Error> {
     recover(held).await?;
     if held.open.is_none() {
-        held.open = Some(pool.begin().await?);
+        let open = match shared.start {
+            BatchStart::SqliteImmediate => shared.pool.begin_with("BEGIN IMMEDIATE").await?,
+            BatchStart::PostgresClusterTurn => {
+                let mut open = shared.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(CLUSTER_TURN_KEY)
+                    .execute(&mut *open)
+                    .await?;
+                open
+            }
+        };
+        held.open = Some(open);
     }
     run(held, "SAVEPOINT ducat_request").await
 }

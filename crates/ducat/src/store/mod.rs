@@ -102,7 +102,10 @@ impl Store {
                 let read = sqlite_pool(&url, 4).await?;
                 Ok(Store {
                     engine,
-                    lane: group_commit::Lane::new(write.clone()),
+                    lane: group_commit::Lane::new(
+                        write.clone(),
+                        group_commit::BatchStart::SqliteImmediate,
+                    ),
                     write,
                     read,
                 })
@@ -120,7 +123,10 @@ impl Store {
                 let write = pool(16).await?;
                 Ok(Store {
                     engine,
-                    lane: group_commit::Lane::new(write.clone()),
+                    lane: group_commit::Lane::new(
+                        write.clone(),
+                        group_commit::BatchStart::PostgresClusterTurn,
+                    ),
                     write,
                     read: pool(16).await?,
                 })

@@ -135,8 +135,12 @@ pub struct TestBusiness {
 
 /// A second server on the same database, clock and master key: another node of one deployment.
 pub async fn spawn_node(first: &TestApp) -> TestApp {
+    spawn_node_with(first, |_| {}).await
+}
+
+pub async fn spawn_node_with(first: &TestApp, configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = Config {
+    let mut config = Config {
         database_url: first.database_url.clone(),
         master_key: Some(first.master_key_hex.clone()),
         master_key_file: dir.path().join("ducat.key"),
@@ -144,6 +148,7 @@ pub async fn spawn_node(first: &TestApp) -> TestApp {
         run_workers: false,
         ..Config::default()
     };
+    configure(&mut config);
     let app = App::build(config, Arc::new(first.clock.clone()))
         .await
         .expect("the second node builds");

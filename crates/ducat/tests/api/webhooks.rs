@@ -164,7 +164,7 @@ pub(crate) fn business_id(business: &TestBusiness) -> BusinessId {
     BusinessId::parse(&business.id).unwrap()
 }
 
-async fn set_webhook_url(app: &TestApp, business: &TestBusiness, url: &str) {
+pub(crate) async fn set_webhook_url(app: &TestApp, business: &TestBusiness, url: &str) {
     app.services
         .set_preferences(
             &business_id(business),
