@@ -349,8 +349,14 @@ impl Services {
                     view.business.name
                 )));
             }
-            if !payment_links::claim_attempt(&self.store, &link.reference, seen, self.now_ms())
-                .await?
+            if !payment_links::claim_attempt(
+                &self.store,
+                &link.reference,
+                seen,
+                link.attempt_reference.as_deref(),
+                self.now_ms(),
+            )
+            .await?
             {
                 return Err(AppError::Conflict(
                     "another payment from this link was just started".to_owned(),

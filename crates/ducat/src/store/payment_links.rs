@@ -196,20 +196,27 @@ pub async fn by_trace_number(
 
 /// Takes attempt number `seen + 1` for an open link; false when another request took it first
 /// or the link is no longer open.
+/// Counts a new attempt if the link is still as the caller saw it: `seen` attempts, the newest
+/// being `seen_attempt`. The second condition matters: another submit may have claimed, started
+/// its payment and cleared its claim between the caller's look and this update, leaving the
+/// count one higher but the claim free.
 pub async fn claim_attempt(
     store: &Store,
     reference: &str,
     seen: i64,
+    seen_attempt: Option<&str>,
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE payment_links SET attempts = attempts + 1, attempt_claimed_at = $1, updated_at = $1
          WHERE reference = $2 AND attempts = $3 AND status = 'OPEN'
+           AND attempt_reference IS NOT DISTINCT FROM $4
            AND (attempt_claimed_at IS NULL OR attempt_claimed_at < $1 - 30000)",
     )
     .bind(now)
     .bind(reference)
     .bind(seen)
+    .bind(seen_attempt)
     .execute_in(store)
     .await?;
     Ok(done.rows_affected() == 1)
