@@ -57,6 +57,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(AppError::invalid("body", "must be a JSON object"));
     }
+    if has_nul_escape(bytes) {
+        return Err(AppError::invalid(
+            "body",
+            "must not contain the NUL character (\\u0000) in any string",
+        ));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let raw = without_position(&error.inner().to_string());
@@ -70,6 +76,24 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             .unwrap_or_else(|| "body".to_owned());
         AppError::invalid(&field, readable(&raw))
     })
+}
+
+/// Whether the JSON text escapes a NUL (`\u0000`) anywhere: no field ducat accepts means one,
+/// and PostgreSQL cannot store it. A raw NUL byte is not valid JSON and fails parsing anyway.
+/// An escape is live only after an odd run of backslashes (`\\u0000` is a backslash and text).
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if byte == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && byte == b'u' && bytes.get(at + 1..at + 5) == Some(&b"0000"[..]) {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
 }
 
 /// serde's wording turned into a predicate that reads after the field name:
@@ -168,6 +192,15 @@ pub fn amount_text(field: &str, raw: &RawValue) -> Result<String, AppError> {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn a_nul_escape_is_found_only_where_it_is_one() {
+        assert!(has_nul_escape(br#"{"name": "Ada\u0000Obi"}"#));
+        assert!(has_nul_escape(br#"{"name": "\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"name": "\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"name": "\u0001"}"#));
+        assert!(!has_nul_escape(br#"{"name": "u0000"}"#));
+    }
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]

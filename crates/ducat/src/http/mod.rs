@@ -72,6 +72,54 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> ClientIp {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// A credential header sent twice is refused rather than one copy believed: a proxy in front
+/// may read the other copy, and a request that means two callers is not one caller's.
+pub fn credential_headers_once(
+    headers: &axum::http::HeaderMap,
+) -> Result<(), crate::services::AppError> {
+    for name in [
+        axum::http::header::AUTHORIZATION.as_str(),
+        "app-id",
+        "api-key",
+    ] {
+        if headers.get_all(name).iter().nth(1).is_some() {
+            return Err(crate::services::AppError::Unauthenticated(format!(
+                "the {name} header was sent more than once; send it once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A path or query that does not percent-decode to UTF-8, or decodes to a NUL (which no
+/// reference or filter holds, and PostgreSQL cannot store), is refused here in the face's
+/// shape, before an extractor could answer in plain text or a query could fail.
+async fn refuse_unreadable_uri(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let readable = |part: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .is_ok_and(|decoded| !decoded.contains('\0'))
+    };
+    let uri = request.uri();
+    let unreadable = if !readable(uri.path()) {
+        Some("path")
+    } else if !uri.query().is_none_or(readable) {
+        Some("query")
+    } else {
+        None
+    };
+    match unreadable {
+        Some(part) => face::face_of(uri.path()).render(&crate::services::AppError::invalid(
+            part,
+            "must percent-decode to UTF-8 text without NUL characters",
+        )),
+        None => next.run(request).await,
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.services.config.request_timeout_secs);
     Router::new()
@@ -86,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::router())
         .fallback(face::not_found)
         .method_not_allowed_fallback(face::method_not_allowed)
+        .layer(axum::middleware::from_fn(refuse_unreadable_uri))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -33,6 +33,9 @@ pub fn router(state: AppState) -> Router<AppState> {
 async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let ip = client_ip(&parts, &state).0;
+    if let Err(error) = crate::http::credential_headers_once(&parts.headers) {
+        return Face::Duplo.render(&error);
+    }
     let header_value = |name: &str| {
         parts
             .headers

@@ -23,6 +23,7 @@ mod dashboard_settings;
 mod dashboard_support;
 mod direct_payments;
 mod group_commit;
+mod hostile_input;
 mod hot_wallet;
 mod idempotency;
 mod isolation;

@@ -66,6 +66,9 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
+    if let Err(error) = crate::http::credential_headers_once(&parts.headers) {
+        return Face::Beqelal.render(&error);
+    }
     let (Some(app_id), Some(api_key)) = (header("app-id"), header("api-key")) else {
         return Face::Beqelal.render(&AppError::Unauthenticated(
             "send both the app-id and api-key headers".to_owned(),

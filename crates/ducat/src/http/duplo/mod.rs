@@ -102,6 +102,9 @@ pub fn router(state: AppState) -> Router<AppState> {
 async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let ip = client_ip(&parts, &state);
+    if let Err(error) = crate::http::credential_headers_once(&parts.headers) {
+        return Face::Duplo.render(&error);
+    }
     let presented = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -127,6 +130,7 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
 
 /// The `business_id` every Duplo call carries, in the query for GET requests.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BusinessQuery {
     /// The business the secret key belongs to.
     pub business_id: String,
