@@ -586,8 +586,9 @@ async fn serve_prints_the_demo_business_once_and_stops_gracefully(engine: Engine
     }
 }
 
-/// `serve --log-format json` at the most verbose level, through a whole payout: every log line
-/// is JSON, and no line carries a secret key, an api-key, a webhook secret or an OTP.
+/// `serve --log-format json` at the most verbose level, through a whole payout, a Beqelal
+/// direct payment and a refused key: every log line is JSON, and no line carries a secret key,
+/// an api-key, a webhook secret, either OTP, or the key a caller presented and got refused.
 async fn json_logs_never_carry_a_key_or_an_otp(engine: Engine) {
     let (database_url, postgres_database) = match engine {
         Engine::Sqlite => ("sqlite://ducat.db".to_owned(), None),
@@ -622,8 +623,9 @@ async fn json_logs_never_carry_a_key_or_an_otp(engine: Engine) {
             })
             .unwrap_or_else(|| panic!("{label} in {printed}"))
     };
-    let (secret_key, api_key, webhook_secret) = (
+    let (secret_key, app_id, api_key, webhook_secret) = (
         value("Duplo secret key"),
+        value("Beqelal app-id"),
         value("Beqelal api-key"),
         value("webhook secret"),
     );
@@ -689,6 +691,56 @@ async fn json_logs_never_carry_a_key_or_an_otp(engine: Engine) {
     .await
     .unwrap();
     assert_eq!(processed.status(), reqwest::StatusCode::OK);
+
+    // A direct payment authorized with the institution's OTP.
+    let customer = "251911234567";
+    let requested: Value = client
+        .post(format!("{base}/api/v1/payment/request"))
+        .header("app-id", &app_id)
+        .header("api-key", &api_key)
+        .json(&json!({ "bank": 404050, "account": customer, "amount": 10, "trace_number": "LOG-1", "reason": "Deposit" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payment = requested["id"].as_str().unwrap().to_owned();
+    let sms: Value = client
+        .get(format!("{base}/sandbox/v1/sms?phone=%2B{customer}&limit=1"))
+        .bearer_auth(&secret_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payment_otp: String = sms["data"][0]["body"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_owned();
+    let authorized = client
+        .post(format!("{base}/api/v1/payment/authorize"))
+        .header("app-id", &app_id)
+        .header("api-key", &api_key)
+        .json(&json!({ "reference": payment, "otp": payment_otp.parse::<u32>().unwrap() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorized.status(), reqwest::StatusCode::OK);
+
+    // A key that does not exist, refused: what the caller sent is not written down either.
+    let presented = "dp_test_presentedbutunknownkey0042";
+    let refused = client
+        .get(format!("{base}/v1/wallets/balance/wal_000000000000"))
+        .bearer_auth(presented)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
     assert!(terminate(&mut server).success());
 
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -705,7 +757,15 @@ async fn json_logs_never_carry_a_key_or_an_otp(engine: Engine) {
                 "a secret in the log: {line}"
             );
         }
+        assert!(
+            !line.contains(presented),
+            "a presented key in the log: {line}"
+        );
         assert!(!contains_number(line, &otp), "the OTP in the log: {line}");
+        assert!(
+            !contains_number(line, &payment_otp),
+            "the payment OTP in the log: {line}"
+        );
     }
     if let Some(name) = postgres_database {
         crate::helpers::drop_postgres_database(&name).await;
