@@ -9,6 +9,7 @@
 
 use crate::both_engines;
 use crate::helpers::{drop_postgres_database, fresh_postgres_database, Engine};
+use crate::webhooks::{Receiver, ReceiverState};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -33,18 +34,20 @@ const FUNDING_NAIRA: i64 = 10_000_000;
 const CLIENTS: usize = 8;
 
 /// `ducat serve` as a child process on a fixed port, restartable on the same database.
-struct Serve {
+pub(crate) struct Serve {
     dir: PathBuf,
     database_url: String,
     master_key: String,
     port: u16,
-    base: String,
+    pub(crate) base: String,
     child: Option<Child>,
     starts: u32,
+    /// Settings beyond the ones every start sets.
+    pub(crate) env: Vec<(&'static str, String)>,
 }
 
 impl Serve {
-    fn new(dir: &Path, database_url: &str, master_key: &str) -> Serve {
+    pub(crate) fn new(dir: &Path, database_url: &str, master_key: &str) -> Serve {
         // A free port, chosen once: every restart listens where the clients already point.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
         let port = listener.local_addr().unwrap().port();
@@ -57,6 +60,7 @@ impl Serve {
             base: format!("http://127.0.0.1:{port}"),
             child: None,
             starts: 0,
+            env: Vec::new(),
         }
     }
 
@@ -69,7 +73,7 @@ impl Serve {
     }
 
     /// Starts the server and waits until `/healthz` answers 200.
-    async fn start(&mut self, client: &reqwest::Client) {
+    pub(crate) async fn start(&mut self, client: &reqwest::Client) {
         assert!(self.child.is_none(), "already running");
         self.starts += 1;
         let child = Command::new(env!("CARGO_BIN_EXE_ducat"))
@@ -80,11 +84,14 @@ impl Serve {
             .env("DUCAT_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("DUCAT_RUN_WORKERS", "true")
             .env("DUCAT_LOG", "warn")
+            // The test's webhook receiver listens on loopback.
+            .env("DUCAT_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
             // The payout dispatcher's lease is derived from the bank-adapter timeouts (unused by
             // the in-process sandbox rail): these make it the 10 s floor rather than 35.6 s, so
             // a payout leased by a killed process is taken up again soon.
             .env("DUCAT_RAIL_HTTP_TIMEOUT_SECS", "1")
             .env("DUCAT_RAIL_HTTP_MAX_ATTEMPTS", "1")
+            .envs(self.env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::null())
             .stdout(self.log("serve.stdout.log"))
             .stderr(self.log("serve.stderr.log"))
@@ -123,7 +130,7 @@ impl Serve {
     }
 
     /// SIGTERM, as an operator stops it; it must exit cleanly.
-    fn terminate(&mut self) {
+    pub(crate) fn terminate(&mut self) {
         let mut child = self.child.take().expect("running");
         let sent = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -163,7 +170,7 @@ impl Serve {
     }
 
     /// The warning and error lines every start logged (each cut to 300 characters).
-    fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         ["serve.stdout.log", "serve.stderr.log"]
             .iter()
             .flat_map(|name| {
@@ -182,7 +189,7 @@ impl Serve {
     }
 
     /// `ducat ARGS…` against the same database and master key.
-    fn cli(&self, args: &[&str]) -> Output {
+    pub(crate) fn cli(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_ducat"))
             .args(args)
             .current_dir(&self.dir)
@@ -532,6 +539,15 @@ async fn serve_killed_at_random_under_load_loses_nothing_and_repeats_nothing(eng
         ngn_wallet: field(&ngn, "wallet_ref"),
         ngn_account: field(&ngn, "account_number"),
     };
+    // Every event goes to a receiver in this process, so deliveries are killed mid-way too.
+    let receiver = Receiver::start(ReceiverState::default()).await;
+    let hook = receiver.url("/hook");
+    let set = serve.cli(&["business", "set", &business.id, "--webhook-url", &hook]);
+    assert!(
+        set.status.success(),
+        "business set --webhook-url: {}",
+        String::from_utf8_lossy(&set.stderr)
+    );
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -917,19 +933,51 @@ async fn serve_killed_at_random_under_load_loses_nothing_and_repeats_nothing(eng
             ));
         }
     }
-    let deliveries: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE e.business_id = $1",
+    // Every event is delivered or still pending delivery (at least once: a kill between the
+    // receiver's 200 and the record of it sends that event again).
+    let undelivered: Vec<(String, Option<String>)> = sqlx::query(
+        "SELECT e.id, d.status FROM events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id
+         WHERE e.business_id = $1 AND (d.status IS NULL OR d.status NOT IN ('delivered', 'pending'))",
+    )
+    .bind(&business.id)
+    .fetch_all(&db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| (row.get::<String, _>(0), row.get::<Option<String>, _>(1)))
+    .collect();
+    for (event, status) in &undelivered {
+        broken.push(format!(
+            "event {event} is neither delivered nor pending: {status:?}"
+        ));
+    }
+    let delivered: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+         WHERE e.business_id = $1 AND d.status = 'delivered'",
     )
     .bind(&business.id)
     .fetch_one(&db)
     .await
     .unwrap()
     .get("n");
-    if deliveries != 0 {
+    let received = receiver.received();
+    let mut distinct: Vec<String> = received
+        .iter()
+        .filter_map(|r| r.header("webhook-id").map(str::to_owned))
+        .collect();
+    distinct.sort();
+    distinct.dedup();
+    if usize::try_from(delivered).unwrap_or(usize::MAX) > distinct.len() {
         broken.push(format!(
-            "{deliveries} webhook deliveries for a business without a webhook URL"
+            "{delivered} events are recorded delivered but the receiver saw only {}",
+            distinct.len()
         ));
     }
+    println!(
+        "  webhooks: {delivered} events delivered, {} received ({} distinct)",
+        received.len(),
+        distinct.len()
+    );
 
     // The NGN wallet holds exactly what its settled transactions say; nothing is still held.
     let balance = |key: String| {
