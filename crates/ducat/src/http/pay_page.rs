@@ -447,14 +447,40 @@ async fn form(request: Request) -> Result<HashMap<String, String>, AppError> {
     Ok(form_urlencoded::parse(&bytes).into_owned().collect())
 }
 
+/// The page's first form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PayStartForm {
+    /// The institution's id.
+    bank: String,
+    /// The account number, or the phone number for a wallet.
+    account: String,
+}
+
+/// The page's OTP form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PayOtpForm {
+    /// The code the institution sent to the customer.
+    otp: String,
+}
+
 #[utoipa::path(
     post,
     path = "/pay/{reference}",
     tag = "hosted pages",
     params(("reference" = String, Path, description = "The link (`lnk_…`)")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "bank, account"),
+    request_body(content = PayStartForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "The payment started; back to the page for the OTP or the USSD approval"),
+        (status = 403, description = "The form came from another site (HTML)", content_type = "text/html"),
+        (status = 404, description = "No such link (HTML)", content_type = "text/html"),
+        (status = 409, description = "The link is already paid or being paid (HTML)", content_type = "text/html"),
+        (status = 413, description = "The form is larger than the limit (HTML)", content_type = "text/html"),
+        (status = 415, description = "The form is not application/x-www-form-urlencoded (HTML)", content_type = "text/html"),
+        (status = 422, description = "The payment cannot go on (HTML)", content_type = "text/html"),
+        (status = 429, description = "Too many wrong OTPs (HTML)", content_type = "text/html"),
+        (status = 503, description = "The institution or the database is unavailable (HTML)", content_type = "text/html"),
         (status = 400, description = "The page again with the refused field's message (HTML)", content_type = "text/html"),
     )
 )]
@@ -500,9 +526,17 @@ pub async fn start(
     path = "/pay/{reference}/otp",
     tag = "hosted pages",
     params(("reference" = String, Path, description = "The link (`lnk_…`)")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "otp"),
+    request_body(content = PayOtpForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Authorized (or failed); back to the page"),
+        (status = 403, description = "The form came from another site (HTML)", content_type = "text/html"),
+        (status = 404, description = "No such link (HTML)", content_type = "text/html"),
+        (status = 409, description = "The link is already paid or being paid (HTML)", content_type = "text/html"),
+        (status = 413, description = "The form is larger than the limit (HTML)", content_type = "text/html"),
+        (status = 415, description = "The form is not application/x-www-form-urlencoded (HTML)", content_type = "text/html"),
+        (status = 422, description = "The payment cannot go on (HTML)", content_type = "text/html"),
+        (status = 429, description = "Too many wrong OTPs (HTML)", content_type = "text/html"),
+        (status = 503, description = "The institution or the database is unavailable (HTML)", content_type = "text/html"),
         (status = 400, description = "The page again with the OTP's error (HTML)", content_type = "text/html"),
     )
 )]

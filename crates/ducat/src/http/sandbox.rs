@@ -74,10 +74,12 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SmsQuery {
     /// Only messages to this E.164 number.
     pub phone: Option<String>,
     /// How many, newest first (1 to 200, default 20).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -94,7 +96,7 @@ pub struct SmsEntry {
     path = "/sandbox/v1/sms",
     tag = "sandbox",
     params(SmsQuery),
-    responses((status = 200, description = "The SMS outbox, newest first", body = [SmsEntry])),
+    responses((status = 200, description = "The SMS outbox, newest first", body = super::openapi::Envelope<Vec<SmsEntry>>)),
     security(("bearer" = []), ("app_id" = [], "api_key" = []))
 )]
 pub async fn list_sms(
@@ -127,13 +129,15 @@ pub async fn list_sms(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SandboxTransferRequest)]
 pub struct TransferRequest {
     /// The receiving account: a wallet's funding account, a checkout's or a virtual account.
     pub account_number: String,
     /// Major units, as a number or a string.
-    #[schema(value_type = f64)]
+    #[schema(value_type = f64, exclusive_minimum = 0)]
     pub amount: Box<RawValue>,
     /// Send the same session id again to simulate the bank repeating a notification.
+    #[schema(pattern = r"^[A-Za-z0-9]{1,64}$")]
     pub session_id: Option<String>,
     pub source_bank_code: Option<String>,
     pub source_account_number: Option<String>,
@@ -157,7 +161,7 @@ pub struct TransferOutcome {
     tag = "sandbox",
     request_body = TransferRequest,
     responses(
-        (status = 200, description = "The bank delivered the transfer", body = TransferOutcome),
+        (status = 200, description = "The bank delivered the transfer", body = super::openapi::Envelope<TransferOutcome>),
         (status = 400, description = "A malformed field"),
         (status = 404, description = "No account of this business has that number"),
     ),

@@ -18,35 +18,56 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CheckoutRequest {
     /// The customer's phone, e.g. `+251911234567`.
+    #[schema(pattern = r"^\+?[0-9]{9,15}$")]
     pub phone: String,
     /// Birr, as a number or a string; at most 2 decimals, at most 1,000,000.
-    #[schema(value_type = f64)]
+    #[schema(value_type = f64, exclusive_minimum = 0, maximum = 1000000)]
     pub amount: Box<RawValue>,
     /// Your own id for the checkout, unique per business (at most 60 characters).
+    #[schema(pattern = r"^[!-~]([ -~]{0,62}[!-~])?$")]
     pub trace_number: String,
     /// Where the page sends the customer once paid.
+    #[schema(
+        pattern = r"^https?://[^/?#\s\x00-\x1f\x7f-\x9f][^\s\x00-\x1f\x7f-\x9f]*$",
+        max_length = 2048
+    )]
     pub return_url: String,
     /// Overrides the portal's webhook URL for the payment.
+    #[schema(
+        pattern = r"^https?://[^/?#\s\x00-\x1f\x7f-\x9f][^\s\x00-\x1f\x7f-\x9f]*$",
+        max_length = 2048
+    )]
     pub callback_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PaymentLinkRequest {
     /// The customer's phone, e.g. `+251911234567`.
+    #[schema(pattern = r"^\+?[0-9]{9,15}$")]
     pub phone: String,
     /// Birr, 1 to 1,000,000, as a number or a string; at most 2 decimals. The total to pay.
-    #[schema(value_type = f64)]
+    #[schema(value_type = f64, exclusive_minimum = 0, maximum = 1000000)]
     pub amount: Box<RawValue>,
     /// RFC 3339, in the future.
+    #[schema(format = DateTime)]
     pub expires_at: String,
     /// Where the payment's outcome is posted.
+    #[schema(
+        pattern = r"^https?://[^/?#\s\x00-\x1f\x7f-\x9f][^\s\x00-\x1f\x7f-\x9f]*$",
+        max_length = 2048
+    )]
     pub callback_url: String,
     /// Your own id for the link, unique per business (at most 60 characters).
+    #[schema(pattern = r"^[!-~]([ -~]{0,62}[!-~])?$")]
     pub trace_number: String,
     pub item_name: Option<String>,
     pub quantity: Option<u32>,
     pub reason: Option<String>,
     /// Where the page sends the customer once paid (optional).
+    #[schema(
+        pattern = r"^https?://[^/?#\s\x00-\x1f\x7f-\x9f][^\s\x00-\x1f\x7f-\x9f]*$",
+        max_length = 2048
+    )]
     pub return_url: Option<String>,
 }
 

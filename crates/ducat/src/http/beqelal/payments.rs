@@ -101,9 +101,10 @@ pub async fn request(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AuthorizeRequest {
     /// The transaction id from the request step.
+    #[schema(min_length = 1, pattern = r"^[!-~]+$")]
     pub reference: String,
     /// The 6-digit OTP the institution sent to the customer, as a JSON number.
-    #[schema(value_type = u32)]
+    #[schema(value_type = u32, minimum = 100000, maximum = 999999)]
     pub otp: Box<RawValue>,
 }
 

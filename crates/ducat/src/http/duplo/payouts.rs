@@ -92,7 +92,7 @@ fn initiated(record: &crate::store::transactions::TransactionRecord) -> Initiate
     tag = "duplo",
     request_body = TransferRequest,
     responses(
-        (status = 200, description = "Awaiting OTP verification; the OTP went by SMS to the business's phone", body = InitiatedPayout),
+        (status = 200, description = "Awaiting OTP verification; the OTP went by SMS to the business's phone", body = crate::http::openapi::Envelope<InitiatedPayout>),
         (status = 400, description = "A field is missing or wrong (amount below 200, unknown bank, account not found)"),
         (status = 409, description = "transaction_id was already used"),
         (status = 422, description = "Insufficient balance, or no OTP phone number set"),
@@ -225,7 +225,7 @@ pub async fn payout_otp_v1(
     tag = "duplo",
     request_body = TransferRequest,
     responses(
-        (status = 200, description = "The payout is pending and goes to the bank", body = InitiatedPayout),
+        (status = 200, description = "The payout is pending and goes to the bank", body = crate::http::openapi::Envelope<InitiatedPayout>),
         (status = 400, description = "A field is missing or wrong, or the payout OTP is wrong or expired"),
         (status = 409, description = "transaction_id was already used"),
         (status = 422, description = "Insufficient balance"),

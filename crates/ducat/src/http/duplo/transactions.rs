@@ -80,6 +80,7 @@ pub async fn by_external_id(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub business_id: String,
     /// Page number, from 1.

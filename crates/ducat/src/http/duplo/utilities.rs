@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BanksQuery {
     /// Only `Nigeria` is served on the Duplo face.
     pub country: Option<String>,
@@ -30,7 +31,7 @@ pub struct Bank {
     path = "/v1/merchants/utilities/banks/list",
     tag = "duplo",
     params(BanksQuery),
-    responses((status = 200, description = "Banks that can receive payouts", body = [Bank])),
+    responses((status = 200, description = "Banks that can receive payouts", body = crate::http::openapi::Envelope<Vec<Bank>>)),
     security(("bearer" = []))
 )]
 pub async fn banks(uri: Uri) -> DuploResult {
@@ -77,7 +78,7 @@ pub struct VerifiedAccount {
     tag = "duplo",
     request_body = VerifyAccountRequest,
     responses(
-        (status = 200, description = "The account holder's name", body = VerifiedAccount),
+        (status = 200, description = "The account holder's name", body = crate::http::openapi::Envelope<VerifiedAccount>),
         (status = 400, description = "Unknown bank code or malformed account number"),
         (status = 404, description = "The bank has no such account"),
     ),

@@ -43,7 +43,7 @@ pub use crate::documents::major_number;
     tag = "duplo",
     params(("wallet_ref" = String, Path, description = "The wallet (`wal_…`)"), BusinessQuery),
     responses(
-        (status = 200, description = "The wallet's balances", body = WalletBalance),
+        (status = 200, description = "The wallet's balances", body = crate::http::openapi::Envelope<WalletBalance>),
         (status = 400, description = "A missing or malformed parameter"),
         (status = 401, description = "A missing, unknown or revoked key"),
         (status = 403, description = "business_id is not the key's, or the address is not allowed"),

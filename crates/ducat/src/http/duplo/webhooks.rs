@@ -146,6 +146,7 @@ impl From<&EventSummary> for EventListItem {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     pub business_id: String,
     /// Page number, from 1.
