@@ -668,22 +668,23 @@ async fn json_logs_never_carry_a_key_or_an_otp(engine: Engine) {
         .as_str()
         .unwrap()
         .to_owned();
-    let sms: Value = client
-        .get(format!("{base}/sandbox/v1/sms?limit=1"))
-        .bearer_auth(&secret_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let otp: String = sms["data"][0]["body"]
-        .as_str()
-        .unwrap()
-        .split_whitespace()
-        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap()
-        .to_owned();
+    // The newest SMS to `query`'s recipients, as the sandbox outbox shows it: its OTP.
+    let latest_otp = |query: &'static str| {
+        let request = client
+            .get(format!("{base}/sandbox/v1/sms?{query}limit=1"))
+            .bearer_auth(&secret_key);
+        async move {
+            let sms: Value = request.send().await.unwrap().json().await.unwrap();
+            sms["data"][0]["body"]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let otp = latest_otp("").await;
     let processed = post(
         "/v1/wallets/v2/process-transfer",
         json!({ "business_id": business_id, "transaction_ref": reference, "otp": otp }),
@@ -706,22 +707,7 @@ async fn json_logs_never_carry_a_key_or_an_otp(engine: Engine) {
         .await
         .unwrap();
     let payment = requested["id"].as_str().unwrap().to_owned();
-    let sms: Value = client
-        .get(format!("{base}/sandbox/v1/sms?phone=%2B{customer}&limit=1"))
-        .bearer_auth(&secret_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let payment_otp: String = sms["data"][0]["body"]
-        .as_str()
-        .unwrap()
-        .split_whitespace()
-        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap()
-        .to_owned();
+    let payment_otp = latest_otp("phone=%2B251911234567&").await;
     let authorized = client
         .post(format!("{base}/api/v1/payment/authorize"))
         .header("app-id", &app_id)

@@ -35,6 +35,17 @@ async fn write(store: &Store, name: &str) -> store::Tx {
     tx
 }
 
+async fn assert_a_later_transaction_commits(store: &Store) {
+    write(store, &format!("{PREFIX}after"))
+        .await
+        .commit()
+        .await
+        .unwrap();
+    assert!(settings_written(store)
+        .await
+        .contains(&format!("{PREFIX}after")));
+}
+
 async fn each_transaction_in_a_batch_keeps_its_own_outcome(engine: Engine) {
     let Some(app) = spawn_app(engine).await else {
         return;
@@ -74,14 +85,7 @@ async fn each_transaction_in_a_batch_keeps_its_own_outcome(engine: Engine) {
         .collect();
     assert_eq!(settings_written(&store).await, expected);
     // The lane is healthy afterwards: a later transaction commits normally.
-    write(&store, &format!("{PREFIX}after"))
-        .await
-        .commit()
-        .await
-        .unwrap();
-    assert!(settings_written(&store)
-        .await
-        .contains(&format!("{PREFIX}after")));
+    assert_a_later_transaction_commits(&store).await;
     app.finish().await;
 }
 
@@ -172,13 +176,6 @@ async fn a_cancelled_commit_neither_hangs_nor_spoils_its_batch(engine: Engine) {
         assert!(written.contains(&format!("{PREFIX}{i:03}")), "{i} lost");
     }
     // Whatever a cancelled caller had reached, the lane still works.
-    write(&store, &format!("{PREFIX}after"))
-        .await
-        .commit()
-        .await
-        .unwrap();
-    assert!(settings_written(&store)
-        .await
-        .contains(&format!("{PREFIX}after")));
+    assert_a_later_transaction_commits(&store).await;
     app.finish().await;
 }
