@@ -107,29 +107,7 @@ pub(super) fn decide_request(
     push_after_ms: i64,
     otp: String,
 ) -> Result<(Debit, String), Refusal> {
-    let invalid = |message: &str| {
-        error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            codes::INVALID_REQUEST,
-            message,
-        )
-    };
-    if request.reference.is_empty()
-        || request.reference.len() > 64
-        || !request
-            .reference
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(invalid(
-            "reference must be 1 to 64 letters, digits, '_' or '-'",
-        ));
-    }
-    if request.amount <= 0 {
-        return Err(invalid(
-            "amount must be a positive whole number of minor units",
-        ));
-    }
+    super::check_reference_and_amount(&request.reference, request.amount)?;
     let currency = currency(&request.currency)?;
     let institution = banks::find_institution(currency, &request.institution).ok_or_else(|| {
         super::rail_error(RailError::UnknownBank(

@@ -330,8 +330,9 @@ async fn name_enquiry(
     }
 }
 
-/// Decides, from the request alone, what applying it means: pure but for the session id.
-fn decide_transfer(request: TransferRequest, now_ms: i64) -> Result<AppliedTransfer, Refusal> {
+/// The two fields every money-moving request carries: ducat's idempotent reference and a
+/// positive amount in minor units.
+fn check_reference_and_amount(reference: &str, amount: i64) -> Result<(), Refusal> {
     let invalid = |message: &str| {
         error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -339,10 +340,9 @@ fn decide_transfer(request: TransferRequest, now_ms: i64) -> Result<AppliedTrans
             message,
         )
     };
-    if request.reference.is_empty()
-        || request.reference.len() > 64
-        || !request
-            .reference
+    if reference.is_empty()
+        || reference.len() > 64
+        || !reference
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
@@ -350,11 +350,17 @@ fn decide_transfer(request: TransferRequest, now_ms: i64) -> Result<AppliedTrans
             "reference must be 1 to 64 letters, digits, '_' or '-'",
         ));
     }
-    if request.amount <= 0 {
+    if amount <= 0 {
         return Err(invalid(
             "amount must be a positive whole number of minor units",
         ));
     }
+    Ok(())
+}
+
+/// Decides, from the request alone, what applying it means: pure but for the session id.
+fn decide_transfer(request: TransferRequest, now_ms: i64) -> Result<AppliedTransfer, Refusal> {
+    check_reference_and_amount(&request.reference, request.amount)?;
     let currency = currency(&request.currency)?;
     let resolved = sandbox::resolve(currency, &request.bank_code, &request.account_number);
     let (status, reason, answers_processing) = match resolved {

@@ -484,7 +484,8 @@ impl Rail for HttpRail {
 mod tests {
     use super::*;
 
-    fn answered(status: u16, body: serde_json::Value) -> Exchange {
+    /// A bank answer as the exchange delivers it (the debit tests use it too).
+    pub(super) fn answered(status: u16, body: serde_json::Value) -> Exchange {
         Exchange::Answered(
             StatusCode::from_u16(status).unwrap(),
             body.to_string().into_bytes(),

@@ -107,13 +107,7 @@ fn debit_outcome(exchange: Exchange, status_query: bool) -> DebitOutcome {
 mod tests {
     use super::*;
     use crate::rail::debits::DebitFailure;
-
-    fn answered(status: u16, body: serde_json::Value) -> Exchange {
-        Exchange::Answered(
-            StatusCode::from_u16(status).unwrap(),
-            body.to_string().into_bytes(),
-        )
-    }
+    use crate::rail::http::tests::answered;
 
     #[test]
     fn debit_requests_map_to_methods_or_errors() {
